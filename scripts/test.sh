@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Run every glifnet test: unit, in-repo integration, and the conformance tests against the
+# reference data in $GLIFNET_SHARED (default ../shared beside the checkout).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+if [ -z "${GLIFNET_SHARED:-}" ] && [ -d ../shared ]; then export GLIFNET_SHARED="$(cd ../shared && pwd)"; fi
+if [ -n "${GLIFNET_SHARED:-}" ]; then echo "[glifnet] reference data: $GLIFNET_SHARED" >&2
+else echo "[glifnet] WARNING: no reference data (GLIFNET_SHARED unset, ../shared missing): conformance tests will fail" >&2; fi
+cargo fmt --check
+# Release profile: the conformance tests simulate seconds of network activity.
+cargo test --release --all-targets 2>&1

@@ -1,0 +1,1 @@
+//! Network builder (`glifnet build SPEC.json -o DIR`): writes SONATA circuits BMTK can run.

@@ -1,0 +1,1 @@
+//! BMTK configuration files: merging, manifest substitution, typed sections.

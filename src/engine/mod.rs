@@ -1,0 +1,1 @@
+//! Simulation engine: min-delay epochs, per-chunk ring buffers, deterministic parallel update.

@@ -1,0 +1,1 @@
+//! External drive: virtual spike trains, Poisson sources and current clamps.

@@ -1,0 +1,20 @@
+//! `glifnet` command line. Exit codes: 0 success, 1 user error (one line on stderr), 2 usage error.
+
+use clap::Parser;
+use glifnet::cli::{Cli, Command};
+
+fn main() {
+    let cli = Cli::parse(); // clap exits with code 2 on usage errors
+    let result = match cli.command {
+        Command::Run(a) => glifnet::cli::run::run(a),
+        Command::Neuron(a) => glifnet::cli::neuron::run(a),
+        Command::Convert(a) => glifnet::cli::convert::run(a),
+        Command::Inspect(a) => glifnet::cli::inspect::run(a),
+        Command::Build(a) => glifnet::cli::build::run(a),
+        Command::Plot(a) => glifnet::cli::plot::run(a),
+    };
+    if let Err(e) = result {
+        eprintln!("{}", glifnet::cli::one_line_error(&e));
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,1 @@
+//! Lowering: SONATA circuit description -> runtime network (dense indices, CSR, delays in steps).

@@ -1,0 +1,1 @@
+//! Single-cell runs (`glifnet neuron`): AllenSDK GlifNeuron semantics and synthetic inputs.

@@ -1,0 +1,1 @@
+//! Recorders and writers: spikes, membrane reports, run summaries, plots.

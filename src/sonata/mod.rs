@@ -1,0 +1,1 @@
+//! SONATA / BMTK file readers and writers. The only module that touches hdf5 and csv types.
