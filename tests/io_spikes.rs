@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use glifnet::sonata::spikes::{
-    read_spikes, read_spikes_csv, write_spikes_csv, write_spikes_h5, write_spikes_h5_with, PopulationSpikes,
-    SortOrder, SpikeTrains,
+    read_spikes, read_spikes_csv, write_spikes_csv, write_spikes_h5, write_spikes_h5_with,
+    PopulationSpikes, SortOrder, SpikeTrains,
 };
 
 /// Deterministic pseudo-random spikes: times on a 0.001 ms grid (as simulator output), with ties.
@@ -18,7 +18,10 @@ fn synthetic(n: usize, pops: &[&str]) -> SpikeTrains {
         state ^= state << 17;
         state
     };
-    let mut out: Vec<PopulationSpikes> = pops.iter().map(|p| PopulationSpikes::new(*p, vec![], vec![])).collect();
+    let mut out: Vec<PopulationSpikes> = pops
+        .iter()
+        .map(|p| PopulationSpikes::new(*p, vec![], vec![]))
+        .collect();
     for _ in 0..n {
         let r = next();
         let p = (r % pops.len() as u64) as usize;
@@ -43,7 +46,13 @@ fn expected(s: &SpikeTrains, order: SortOrder) -> Vec<(Option<String>, Vec<u64>,
 fn strip(s: &SpikeTrains) -> Vec<(Option<String>, Vec<u64>, Vec<f64>)> {
     s.populations
         .iter()
-        .map(|p| (p.population.clone(), p.node_ids.clone(), p.timestamps_ms.clone()))
+        .map(|p| {
+            (
+                p.population.clone(),
+                p.node_ids.clone(),
+                p.timestamps_ms.clone(),
+            )
+        })
         .collect()
 }
 
@@ -67,8 +76,12 @@ fn million_spike_round_trip_every_order() {
         let v1 = from_h5.get("v1").unwrap();
         match order {
             SortOrder::ByTime => assert!(v1.timestamps_ms.windows(2).all(|w| w[0] <= w[1])),
-            SortOrder::ById => assert!((1..v1.len()).all(|i| (v1.node_ids[i - 1], v1.timestamps_ms[i - 1])
-                <= (v1.node_ids[i], v1.timestamps_ms[i]))),
+            SortOrder::ById => {
+                assert!(
+                    (1..v1.len()).all(|i| (v1.node_ids[i - 1], v1.timestamps_ms[i - 1])
+                        <= (v1.node_ids[i], v1.timestamps_ms[i]))
+                )
+            }
             SortOrder::None => assert_eq!(v1.node_ids, s.get("v1").unwrap().node_ids),
         }
     }
@@ -90,8 +103,14 @@ fn h5_layout_is_sonata() {
     };
     write_spikes_h5_with(&p, &s, SortOrder::ByTime, false).unwrap();
     let f = hdf5::File::open(&p).unwrap();
-    assert_eq!(f.attr("magic").unwrap().read_scalar::<u32>().unwrap(), 0x0A7A);
-    assert_eq!(f.attr("version").unwrap().read_raw::<u32>().unwrap(), [0, 1]);
+    assert_eq!(
+        f.attr("magic").unwrap().read_scalar::<u32>().unwrap(),
+        0x0A7A
+    );
+    assert_eq!(
+        f.attr("version").unwrap().read_raw::<u32>().unwrap(),
+        [0, 1]
+    );
     let g = f.group("spikes/v1").unwrap();
     let sorting: hdf5::types::VarLenUnicode = g.attr("sorting").unwrap().read_scalar().unwrap();
     assert_eq!(sorting.as_str(), "by_time");
@@ -100,7 +119,10 @@ fn h5_layout_is_sonata() {
     assert_eq!(units.as_str(), "ms");
     assert_eq!(ts.read_raw::<f64>().unwrap(), [1.0, 2.0]);
     let ids = g.dataset("node_ids").unwrap();
-    assert_eq!(ids.dtype().unwrap().to_descriptor().unwrap(), hdf5::types::TypeDescriptor::Unsigned(hdf5::types::IntSize::U8));
+    assert_eq!(
+        ids.dtype().unwrap().to_descriptor().unwrap(),
+        hdf5::types::TypeDescriptor::Unsigned(hdf5::types::IntSize::U8)
+    );
     assert_eq!(ids.read_raw::<u64>().unwrap(), [1, 3]);
 }
 
@@ -121,14 +143,23 @@ fn old_layout_enum_sorting_seconds_and_dtypes() {
     {
         let f = hdf5::File::create(&old).unwrap();
         let g = f.create_group("spikes").unwrap();
-        g.new_dataset_builder().with_data(&[5u32, 7, 5][..]).create("gids").unwrap();
-        g.new_dataset_builder().with_data(&[0.5f64, 1.5, 2.5][..]).create("timestamps").unwrap();
+        g.new_dataset_builder()
+            .with_data(&[5u32, 7, 5][..])
+            .create("gids")
+            .unwrap();
+        g.new_dataset_builder()
+            .with_data(&[0.5f64, 1.5, 2.5][..])
+            .create("timestamps")
+            .unwrap();
     }
     let s = read_spikes(&old).unwrap();
     assert_eq!(s.populations.len(), 1);
     assert_eq!(s.populations[0].population, None);
     assert_eq!(s.populations[0].node_ids, [5, 7, 5]);
-    assert_eq!(s.for_population("ext").unwrap().timestamps_ms, [0.5, 1.5, 2.5]);
+    assert_eq!(
+        s.for_population("ext").unwrap().timestamps_ms,
+        [0.5, 1.5, 2.5]
+    );
 
     // New layout with libsonata's enum `sorting`, an int sorting, int8/int64 ids, units "s".
     let newf = dir.path().join("new.hdf5");
@@ -136,19 +167,50 @@ fn old_layout_enum_sorting_seconds_and_dtypes() {
         let f = hdf5::File::create(&newf).unwrap();
         let g = f.create_group("spikes").unwrap();
         let a = g.create_group("a").unwrap();
-        a.new_attr::<Sorting>().create("sorting").unwrap().write_scalar(&Sorting::by_time).unwrap();
-        a.new_dataset_builder().with_data(&[1i8, 2][..]).create("node_ids").unwrap();
-        let ts = a.new_dataset_builder().with_data(&[0.001f64, 0.002][..]).create("timestamps").unwrap();
+        a.new_attr::<Sorting>()
+            .create("sorting")
+            .unwrap()
+            .write_scalar(&Sorting::by_time)
+            .unwrap();
+        a.new_dataset_builder()
+            .with_data(&[1i8, 2][..])
+            .create("node_ids")
+            .unwrap();
+        let ts = a
+            .new_dataset_builder()
+            .with_data(&[0.001f64, 0.002][..])
+            .create("timestamps")
+            .unwrap();
         let units: hdf5::types::VarLenUnicode = "s".parse().unwrap();
-        ts.new_attr::<hdf5::types::VarLenUnicode>().create("units").unwrap().write_scalar(&units).unwrap();
+        ts.new_attr::<hdf5::types::VarLenUnicode>()
+            .create("units")
+            .unwrap()
+            .write_scalar(&units)
+            .unwrap();
         let b = g.create_group("b").unwrap();
-        b.new_attr::<u8>().create("sorting").unwrap().write_scalar(&1u8).unwrap();
-        b.new_dataset_builder().with_data(&[9i64][..]).create("node_ids").unwrap();
-        b.new_dataset_builder().with_data(&[4.0f32][..]).create("timestamps").unwrap();
+        b.new_attr::<u8>()
+            .create("sorting")
+            .unwrap()
+            .write_scalar(&1u8)
+            .unwrap();
+        b.new_dataset_builder()
+            .with_data(&[9i64][..])
+            .create("node_ids")
+            .unwrap();
+        b.new_dataset_builder()
+            .with_data(&[4.0f32][..])
+            .create("timestamps")
+            .unwrap();
         // An empty population.
         let c = g.create_group("c").unwrap();
-        c.new_dataset_builder().with_data(&[0u64; 0][..]).create("node_ids").unwrap();
-        c.new_dataset_builder().with_data(&[0f64; 0][..]).create("timestamps").unwrap();
+        c.new_dataset_builder()
+            .with_data(&[0u64; 0][..])
+            .create("node_ids")
+            .unwrap();
+        c.new_dataset_builder()
+            .with_data(&[0f64; 0][..])
+            .create("timestamps")
+            .unwrap();
     }
     let s = read_spikes(&newf).unwrap();
     let a = s.get("a").unwrap();
@@ -156,7 +218,10 @@ fn old_layout_enum_sorting_seconds_and_dtypes() {
     assert_eq!(a.node_ids, [1, 2]);
     assert_eq!(a.timestamps_ms, [1.0, 2.0]);
     let b = s.get("b").unwrap();
-    assert_eq!((b.sorting, b.node_ids.as_slice(), b.timestamps_ms.as_slice()), (Some(SortOrder::ById), &[9u64][..], &[4.0][..]));
+    assert_eq!(
+        (b.sorting, b.node_ids.as_slice(), b.timestamps_ms.as_slice()),
+        (Some(SortOrder::ById), &[9u64][..], &[4.0][..])
+    );
     assert!(s.get("c").unwrap().is_empty());
     assert_eq!(s.len(), 3);
 }
@@ -171,11 +236,17 @@ fn empty_files_and_populations_round_trip() {
     assert!(read_spikes(&p).unwrap().populations.is_empty());
     let p = dir.path().join("empty.csv");
     write_spikes_csv(&p, &none, SortOrder::None).unwrap();
-    assert_eq!(std::fs::read_to_string(&p).unwrap(), "timestamps population node_ids\n");
+    assert_eq!(
+        std::fs::read_to_string(&p).unwrap(),
+        "timestamps population node_ids\n"
+    );
     assert!(read_spikes(&p).unwrap().is_empty());
     // An empty population survives the h5 round trip.
     let s = SpikeTrains {
-        populations: vec![PopulationSpikes::new("v1", vec![], vec![]), PopulationSpikes::new("x", vec![2], vec![1.25])],
+        populations: vec![
+            PopulationSpikes::new("v1", vec![], vec![]),
+            PopulationSpikes::new("x", vec![2], vec![1.25]),
+        ],
     };
     let p = dir.path().join("emptypop.h5");
     write_spikes_h5(&p, &s, SortOrder::ById).unwrap();
@@ -196,7 +267,11 @@ fn csv(dir: &Path, name: &str, text: &str) -> SpikeTrains {
 fn csv_variants() {
     let dir = tempfile::tempdir().unwrap();
     // BMTK layout (§4.1), CRLF line ends.
-    let s = csv(dir.path(), "a.csv", "timestamps population node_ids\r\n445.539 lgn 0\r\n859.83 lgn 0\r\n1.5 v1 3\r\n");
+    let s = csv(
+        dir.path(),
+        "a.csv",
+        "timestamps population node_ids\r\n445.539 lgn 0\r\n859.83 lgn 0\r\n1.5 v1 3\r\n",
+    );
     assert_eq!(s.get("lgn").unwrap().timestamps_ms, [445.539, 859.83]);
     assert_eq!(s.get("v1").unwrap().node_ids, [3]);
     // Header in another order, no population column.
