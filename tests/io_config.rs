@@ -40,15 +40,27 @@ fn root_file_with_children() {
         &root.join("cfg/sim.json"),
         &json!({"run": {"tstop": 10.0, "dt": 0.1}, "output": {"output_dir": "${configdir}/out"}}),
     );
-    write(&root.join("config.json"), &json!({"network": "cfg/circuit.json", "simulation": "./cfg/sim.json"}));
+    write(
+        &root.join("config.json"),
+        &json!({"network": "cfg/circuit.json", "simulation": "./cfg/sim.json"}),
+    );
     let wd = tempfile::tempdir().unwrap();
     let c = SimulationConfig::load_with(root.join("config.json"), &opts(wd.path())).unwrap();
     assert_eq!(c.config_files.len(), 3);
     // ${configdir} is the directory of the file being parsed (cfg/), not the root's.
     assert_eq!(c.networks.nodes.len(), 1); // the disabled entry is skipped
-    assert_eq!(c.networks.nodes[0].nodes_file, root.join("cfg/network/a.h5"));
-    assert_eq!(c.components.get("point_neuron_models_dir").unwrap(), root.join("cfg/cells"));
-    assert_eq!(c.networks.edges[0].edge_types_file, root.join("cfg/network/e.csv"));
+    assert_eq!(
+        c.networks.nodes[0].nodes_file,
+        root.join("cfg/network/a.h5")
+    );
+    assert_eq!(
+        c.components.get("point_neuron_models_dir").unwrap(),
+        root.join("cfg/cells")
+    );
+    assert_eq!(
+        c.networks.edges[0].edge_types_file,
+        root.join("cfg/network/e.csv")
+    );
     assert_eq!(c.output.output_dir, root.join("cfg/out"));
     assert_eq!(c.origin_of("run"), root.join("cfg/sim.json"));
     assert_eq!(c.origin_of("networks"), root.join("cfg/circuit.json"));
@@ -97,28 +109,56 @@ fn simulation_pointing_at_circuit_like_point_450glifs() {
     assert_eq!(c.networks.nodes[0].nodes_file, ex.join("network/a.h5"));
     let out = &c.output;
     assert_eq!(out.output_dir, ex.join("output"));
-    assert_eq!(out.log_file.as_deref(), Some(ex.join("output/log.txt").as_path()));
-    assert_eq!(out.spikes_file.as_deref(), Some(ex.join("output/spikes.h5").as_path()));
+    assert_eq!(
+        out.log_file.as_deref(),
+        Some(ex.join("output/log.txt").as_path())
+    );
+    assert_eq!(
+        out.spikes_file.as_deref(),
+        Some(ex.join("output/spikes.h5").as_path())
+    );
     // Already starting with output_dir: not joined twice.
-    assert_eq!(out.spikes_file_csv.as_deref(), Some(ex.join("output/spikes.csv").as_path()));
-    assert_eq!(out.spikes_file_nwb.as_deref(), Some(Path::new("/abs/spikes.nwb")));
+    assert_eq!(
+        out.spikes_file_csv.as_deref(),
+        Some(ex.join("output/spikes.csv").as_path())
+    );
+    assert_eq!(
+        out.spikes_file_nwb.as_deref(),
+        Some(Path::new("/abs/spikes.nwb"))
+    );
     assert_eq!(out.spikes_sort_order, SortOrder::ByTime);
     assert!(out.compression);
     assert_eq!(c.inputs.len(), 2);
     let lgn = &c.inputs[0];
-    assert_eq!((lgn.name.as_str(), lgn.input_type.as_str(), lgn.module.as_str()), ("LGN_spikes", "spikes", "sonata"));
-    assert_eq!(lgn.input_file.as_deref(), Some(ex.join("inputs/lgn_spikes.h5").as_path()));
+    assert_eq!(
+        (
+            lgn.name.as_str(),
+            lgn.input_type.as_str(),
+            lgn.module.as_str()
+        ),
+        ("LGN_spikes", "spikes", "sonata")
+    );
+    assert_eq!(
+        lgn.input_file.as_deref(),
+        Some(ex.join("inputs/lgn_spikes.h5").as_path())
+    );
     assert_eq!(lgn.node_set, Some(json!("lgn")));
     let cl = &c.inputs[1];
     assert_eq!(cl.amp.as_deref(), Some(&[150.0][..]));
     assert_eq!(cl.delay.as_deref(), Some(&[10.0, 20.0][..]));
     assert_eq!(cl.duration.as_deref(), Some(&[5.0, 5.0][..]));
-    assert_eq!(cl.node_set, Some(json!({"population": "v1", "node_id": [1]})));
+    assert_eq!(
+        cl.node_set,
+        Some(json!({"population": "v1", "node_id": [1]}))
+    );
     assert_eq!(c.reports.len(), 1);
     assert_eq!(c.reports[0].variable_name, ["V_m"]);
     assert_eq!(c.reports[0].file_name, ex.join("output/vm.h5"));
     // The resolved JSON carries the joined paths.
-    assert_eq!(c.resolved["output"]["log_file"], json!(ex.join("output/log.txt").display().to_string()));
+    assert_eq!(
+        c.resolved["output"]["log_file"],
+        json!(ex.join("output/log.txt").display().to_string())
+    );
 }
 
 #[test]
@@ -139,13 +179,33 @@ fn combined_file_builtins_defaults_and_node_sets_file() {
     let wd = tempfile::tempdir().unwrap();
     let c = SimulationConfig::load_with(&p, &opts(wd.path())).unwrap();
     let r = c.run.unwrap();
-    assert_eq!((r.n_thread, r.precise_times, r.overwrite_output_dir, r.tstart), (1, true, true, 0.0));
-    let name = c.output.output_dir.file_name().unwrap().to_string_lossy().into_owned();
-    assert!(name.starts_with("all.json_20") && name.len() == "all.json_2026-01-01".len(), "{name}");
+    assert_eq!(
+        (
+            r.n_thread,
+            r.precise_times,
+            r.overwrite_output_dir,
+            r.tstart
+        ),
+        (1, true, true, 0.0)
+    );
+    let name = c
+        .output
+        .output_dir
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert!(
+        name.starts_with("all.json_20") && name.len() == "all.json_2026-01-01".len(),
+        "{name}"
+    );
     assert_eq!(c.output.output_dir.parent().unwrap(), wd.path());
     assert_eq!(c.output.spikes_sort_order, SortOrder::None);
     assert_eq!(c.node_sets["exc"], json!({"ei": "e"}));
-    assert_eq!(c.resolved["note"], json!("$UNDEFINED stays verbatim outside paths"));
+    assert_eq!(
+        c.resolved["note"],
+        json!("$UNDEFINED stays verbatim outside paths")
+    );
     assert!(c.inputs.is_empty() && c.reports.is_empty() && c.networks.nodes.is_empty());
 
     // User variables take precedence over the manifest.
@@ -163,19 +223,40 @@ fn config_errors_name_file_field_value() {
         write(&p, &v);
         let e: ConfigError = SimulationConfig::load_with(&p, &opts(d.path())).unwrap_err();
         let s = e.to_string();
-        assert!(s.contains(&p.display().to_string()) && s.contains(want), "{s}\nwanted: {want}");
+        assert!(
+            s.contains(&p.display().to_string()) && s.contains(want),
+            "{s}\nwanted: {want}"
+        );
         assert!(!s.contains('\n'));
     };
-    check(json!({"run": {"tstop": 1.0}}), "missing required field run.dt");
-    check(json!({"run": {"tstop": 1.0, "dt": "x"}}), "run.dt = \"x\": expected a number");
-    check(json!({"run": {"tstop": 1.0, "dt": -1.0}}), "run.dt = -1.0: must be a positive number");
-    check(json!({"output": {"spikes_sort_order": "random"}}), "output.spikes_sort_order = \"random\"");
-    check(json!({"inputs": {"a": {"module": "sonata"}}}), "missing required field inputs.a.input_type");
+    check(
+        json!({"run": {"tstop": 1.0}}),
+        "missing required field run.dt",
+    );
+    check(
+        json!({"run": {"tstop": 1.0, "dt": "x"}}),
+        "run.dt = \"x\": expected a number",
+    );
+    check(
+        json!({"run": {"tstop": 1.0, "dt": -1.0}}),
+        "run.dt = -1.0: must be a positive number",
+    );
+    check(
+        json!({"output": {"spikes_sort_order": "random"}}),
+        "output.spikes_sort_order = \"random\"",
+    );
+    check(
+        json!({"inputs": {"a": {"module": "sonata"}}}),
+        "missing required field inputs.a.input_type",
+    );
     check(
         json!({"manifest": {"$A": "${B}/x"}, "components": {"synaptic_models_dir": "$A"}}),
         "components.synaptic_models_dir = \"${B}/x\": unknown manifest variable $B",
     );
-    check(json!({"manifest": {"$A": "$B", "$B": "$A"}}), "manifest: variables $A, $B cannot be resolved (cycle)");
+    check(
+        json!({"manifest": {"$A": "$B", "$B": "$A"}}),
+        "manifest: variables $A, $B cannot be resolved (cycle)",
+    );
     check(json!({"network": "missing.json"}), "missing.json");
     std::fs::write(&p, "{\"run\": {\"dt\": 0.1,}}").unwrap();
     let e = SimulationConfig::load(&p).unwrap_err().to_string();

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use super::absolutize;
-use super::error::ConfigError;
+use super::error::{json_message, ConfigError};
 use super::manifest::find_refs;
 
 /// `run` section. Times in ms.
@@ -845,7 +845,7 @@ fn parse_node_sets(
         file: path.clone(),
         line: e.line(),
         column: e.column(),
-        message: e.to_string(),
+        message: json_message(&e),
     })?;
     merged.insert(
         "node_sets_file".into(),
