@@ -207,6 +207,22 @@ impl NodePopulation {
         )
     }
 
+    /// The parameter JSON of node `i`: its type's `dynamics_params` with the per-node h5
+    /// overrides merged over it (merge order of sonata-bmtk.md §9.3; NEST model defaults go
+    /// underneath, in `models/`). `None` when the type has no `dynamics_params` and the node
+    /// no overrides. Prefer the type's JSON (shared) for nodes without overrides.
+    pub fn dynamics_params(&self, i: usize) -> Option<serde_json::Value> {
+        let base = self.node_type(i).dynamics_params.as_deref().cloned();
+        match (base, self.dynamics_overrides(i)) {
+            (b, None) => b,
+            (Some(serde_json::Value::Object(mut m)), Some(o)) => {
+                m.extend(o);
+                Some(serde_json::Value::Object(m))
+            }
+            (_, Some(o)) => Some(serde_json::Value::Object(o)),
+        }
+    }
+
     /// Whether any group carries per-node `dynamics_params`.
     pub fn has_dynamics_overrides(&self) -> bool {
         self.groups.iter().any(|g| !g.dynamics_params.is_empty())
