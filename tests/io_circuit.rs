@@ -60,6 +60,9 @@ fn nodes_groups_columns_and_types() {
         labels,
         ["a", "b", "c", "d", "e"].map(|s| Value::Str(s.into()))
     );
+    // `@library` codes become their strings.
+    assert_eq!(cells.attribute(2, "layer"), Value::Str("L4".into()));
+    assert_eq!(cells.attribute(3, "layer"), Value::Str("L2/3".into()));
     // CSV columns: quoted header and value, NULL.
     assert_eq!(
         cells.attribute(0, "pop name"),

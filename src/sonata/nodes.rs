@@ -434,6 +434,39 @@ fn read_columns(
         }
         cols.insert(d, col);
     }
+    // SONATA `@library`: an integer column X with a string table `@library/X` is categorical;
+    // replace the codes by the strings so lookups and node-set filters see the names.
+    if g.link_exists("@library") {
+        let lib = h5::group(file, g, "@library")?;
+        let (_, names) = h5::members(file, &lib)?;
+        for name in names {
+            let Some(Column::Int(codes)) = cols.get(&name) else {
+                continue;
+            };
+            let table = h5::read_strings(file, &h5::dataset(file, &lib, &name)?)?;
+            let strings = codes
+                .iter()
+                .enumerate()
+                .map(|(i, &c)| {
+                    usize::try_from(c)
+                        .ok()
+                        .and_then(|c| table.get(c).cloned())
+                        .ok_or_else(|| {
+                            SonataError::invalid(
+                                file,
+                                format!("{path}/{name}[{i}]"),
+                                c,
+                                format!(
+                                    "no entry in {path}/@library/{name} ({} entries)",
+                                    table.len()
+                                ),
+                            )
+                        })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            cols.insert(name, Column::Str(strings));
+        }
+    }
     Ok(cols)
 }
 
