@@ -13,6 +13,7 @@
 //! `serde_json::Value`), so later stages never see file formats.
 
 mod circuit;
+pub mod dataset;
 mod edges;
 mod error;
 pub(crate) mod h5;
