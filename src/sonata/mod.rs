@@ -1,1 +1,3 @@
 //! SONATA / BMTK file readers and writers. The only module that touches hdf5 and csv types.
+
+pub mod circuit_writer;
