@@ -180,3 +180,4 @@ impl Column {
         }
     }
 }
+pub mod circuit_writer;
