@@ -1,1 +1,2 @@
 //! Recorders and writers: spikes, membrane reports, run summaries, plots.
+pub mod plot;
