@@ -365,3 +365,58 @@ fn python_layout_check_accepts_the_report() {
     assert!(stdout.contains("\"n_steps\": 11"), "{stdout}");
     assert!(stdout.contains("\"time\": [0.5, 3.25, 0.25]"), "{stdout}");
 }
+
+#[test]
+fn recorder_streams_probe_rows_and_detects_gaps() {
+    use glifnet::output::reports::{file_for_variable, ReportSpec, Reports};
+    assert_eq!(
+        file_for_variable(Path::new("/o/v.h5"), "V_m", 1),
+        Path::new("/o/v.h5")
+    );
+    assert_eq!(
+        file_for_variable(Path::new("/o/v.h5"), "threshold", 2),
+        Path::new("/o/v_threshold.h5")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let spec = |name: &str, probe: usize| ReportSpec {
+        file: dir.path().join(name),
+        layout: ReportLayout {
+            populations: vec![("v1".into(), vec![4, 9])],
+            variable: "V_m".into(),
+            units: "mV".into(),
+            tstart: 0.5,
+            dt: 0.5,
+        },
+        probe,
+        interval_steps: 5,
+        first_step: 5,
+    };
+    // Probe 0 unreported, probes 1 and 2 reported; steps 5, 10, 15 at dt 0.1 ms.
+    let mut r = Reports::create(&[spec("a.h5", 1), spec("b.h5", 2)]).unwrap();
+    for (k, step) in [5u64, 10, 15].iter().enumerate() {
+        r.row(0, *step, &[1.0, 2.0, 3.0]);
+        r.row(1, *step, &[k as f64, -(k as f64)]);
+        r.row(2, *step, &[10.0 + k as f64, 20.0]);
+    }
+    let files = r.finish().unwrap();
+    assert_eq!(files.len(), 2);
+    let t = read_trace(&dir.path().join("a.h5"), None, 9).unwrap();
+    assert_eq!(t.values, vec![0.0, -1.0, -2.0]);
+    assert_eq!(t.times, vec![0.5, 1.0, 1.5]);
+    let t = read_trace(&dir.path().join("b.h5"), None, 4).unwrap();
+    assert_eq!(t.values, vec![10.0, 11.0, 12.0]);
+
+    // A missing sample row is an error and leaves no report.
+    let dir2 = tempfile::tempdir().unwrap();
+    let mut s = spec("c.h5", 0);
+    s.file = dir2.path().join("c.h5");
+    let mut r = Reports::create(&[s]).unwrap();
+    r.row(0, 5, &[1.0, 2.0]);
+    r.row(0, 15, &[1.0, 2.0]);
+    let e = r.finish().unwrap_err().to_string();
+    assert!(
+        e.contains("step 15") && e.contains("expected step 10"),
+        "{e}"
+    );
+    assert!(files_in(dir2.path()).is_empty());
+}
