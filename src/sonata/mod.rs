@@ -181,3 +181,4 @@ impl Column {
     }
 }
 pub mod circuit_writer;
+pub mod report;
