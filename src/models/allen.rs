@@ -1,0 +1,1 @@
+//! Allen neuron_config.json → NEST parameters (in progress).
