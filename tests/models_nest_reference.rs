@@ -3,8 +3,9 @@
 
 mod common;
 
+use glifnet::models::allen::{convert, level_from_template, RefractoryConvention};
 use glifnet::models::drive::{simulate, Drive, SpikeTrain, StepCurrent};
-use glifnet::models::ModelParams;
+use glifnet::models::{ModelKind, ModelParams};
 use serde_json::{json, Value};
 
 fn load(name: &str) -> Value {
@@ -222,9 +223,25 @@ fn nest_bmtk_convention_reference() {
     let runs = r["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 52);
     for run in runs {
-        let cfg = run["config"].as_str().unwrap();
+        let cfg_name = run["config"].as_str().unwrap();
         let h = run["resolution_ms"].as_f64().unwrap();
-        let p = ModelParams::from_nest_json("glif_psc", &run["nest_params"]).unwrap();
+        let from_nest = ModelParams::from_nest_json("glif_psc", &run["nest_params"]).unwrap();
+        // glifnet's own conversion of the Allen config (bmtk convention) must run identically.
+        let cfg: Value = serde_json::from_str(
+            &std::fs::read_to_string(common::shared_dir().join("data/glif/allen").join(cfg_name))
+                .unwrap(),
+        )
+        .unwrap();
+        let level = level_from_template(run["template"].as_str().unwrap());
+        let converted = convert(
+            &cfg,
+            ModelKind::GlifPsc,
+            level,
+            RefractoryConvention::ConfigDt,
+        )
+        .unwrap()
+        .model_params()
+        .unwrap();
         let st = &run["stimulus"];
         let drive = match st["type"].as_str().unwrap() {
             "step" => Drive {
@@ -263,8 +280,10 @@ fn nest_bmtk_convention_reference() {
                 currents: vec![],
             },
         };
-        let out = simulate(&p, &drive, &[], &[]).unwrap();
-        let what = format!("{cfg} h={h} {}", st["type"]);
-        assert_spikes(&what, &out.spikes_ms, &floats(&run["spikes_ms"]));
+        for (src, p) in [("nest_params", &from_nest), ("converted", &converted)] {
+            let out = simulate(p, &drive, &[], &[]).unwrap();
+            let what = format!("{cfg_name} ({src}) h={h} {}", st["type"]);
+            assert_spikes(&what, &out.spikes_ms, &floats(&run["spikes_ms"]));
+        }
     }
 }
