@@ -287,3 +287,19 @@ fn nest_bmtk_convention_reference() {
         }
     }
 }
+
+/// glif.md §4.3(b): glif_cond without the Poisson generator, all five levels, exactly.
+#[test]
+fn glif_cond_head_test_no_poisson() {
+    let r = load("nest_reference_tests.json");
+    for lv in LEVELS {
+        let p = level_params("glif_cond", lv);
+        let out = simulate(&p, &head_drive("glif_cond"), &["V_m"], &[1.0]).unwrap();
+        assert!((out.samples[0][0] + 78.85).abs() < 1e-9);
+        assert_spikes(
+            lv.0,
+            &out.spikes_ms,
+            &floats(&r["glif_cond_head_test_no_poisson"][lv.0]["spikes"]),
+        );
+    }
+}
