@@ -40,6 +40,22 @@ impl Drop for Staged {
     }
 }
 
+/// A number written in its shortest round-trip form, with an exponent outside [1e-3, 1e7)
+/// (so 5e-6 rather than 0.000005, and currents like 3.7e-13 stay readable); `NaN` as is.
+pub struct F(pub f64);
+
+impl std::fmt::Display for F {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let x = self.0;
+        let a = x.abs();
+        if x == 0.0 || !x.is_finite() || (1e-3..1e7).contains(&a) {
+            write!(f, "{x}")
+        } else {
+            write!(f, "{x:e}")
+        }
+    }
+}
+
 fn io_err(path: &Path, e: std::io::Error) -> NeuronError {
     NeuronError::Io {
         file: path.to_path_buf(),
@@ -62,7 +78,7 @@ pub fn write_spikes(path: &Path, out: &RunOutput) -> Result<(), NeuronError> {
             .iter()
             .zip(&out.interpolated_spike_times)
         {
-            writeln!(w, "{g},{i}")?;
+            writeln!(w, "{},{}", F(*g), F(*i))?;
         }
         w.flush()
     };
@@ -80,7 +96,7 @@ pub fn write_traces(path: &Path, out: &RunOutput, stim: &[f64]) -> Result<(), Ne
             let v = out.voltage.get(k).copied().unwrap_or(f64::NAN);
             let th = out.threshold.get(k).copied().unwrap_or(f64::NAN);
             let a = out.asc_sum.get(k).copied().unwrap_or(f64::NAN);
-            writeln!(w, "{t},{v},{th},{a},{s}")?;
+            writeln!(w, "{},{},{},{},{}", F(t), F(v), F(th), F(a), F(*s))?;
         }
         w.flush()
     };
