@@ -211,6 +211,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         CutArg::Steps => SpikeCut::Steps,
         CutArg::ConfigDt => SpikeCut::ConfigDt,
     };
+    let t0 = std::time::Instant::now();
     let (out, nest_params) = match args.semantics {
         Semantics::Allensdk => (GlifNeuron::new(&cfg, dt, cut)?.run(stim, true), None),
         Semantics::Nest => {
@@ -218,6 +219,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             (r.output, Some(r.params))
         }
     };
+
+    let simulate_s = t0.elapsed().as_secs_f64();
 
     if let Some(b) = &out.bad_reset {
         eprintln!(
@@ -230,7 +233,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     }
 
-    let summary = summary(
+    let mut summary = summary(
         &args,
         &cfg,
         &out,
@@ -242,6 +245,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         &trains,
         nest_params,
     );
+    // Wall time of the simulation alone (no file I/O), for scripts/bench_neuron_vs_allensdk.sh.
+    summary["simulate_s"] = json!(simulate_s);
 
     std::fs::create_dir_all(&args.out_dir)
         .with_context(|| format!("{}: cannot create output folder", args.out_dir.display()))?;

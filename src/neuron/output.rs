@@ -40,18 +40,16 @@ impl Drop for Staged {
     }
 }
 
-/// A number written in its shortest round-trip form, with an exponent outside [1e-3, 1e7)
-/// (so 5e-6 rather than 0.000005, and currents like 3.7e-13 stay readable); `NaN` as is.
+/// A number written in its shortest round-trip form (ryu: `5e-6`, `0.018`, `3.7e-13`); `NaN` as
+/// is. ryu is several times faster than `Display` for f64, which dominates writing long traces.
 pub struct F(pub f64);
 
 impl std::fmt::Display for F {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let x = self.0;
-        let a = x.abs();
-        if x == 0.0 || !x.is_finite() || (1e-3..1e7).contains(&a) {
-            write!(f, "{x}")
+        if self.0.is_finite() {
+            f.write_str(ryu::Buffer::new().format_finite(self.0))
         } else {
-            write!(f, "{x:e}")
+            write!(f, "{}", self.0)
         }
     }
 }
