@@ -479,3 +479,79 @@ fn usage_errors_exit_2_and_help_explains_the_spike_cut() {
         assert!(help.contains(needle), "help lacks {needle}");
     }
 }
+
+#[test]
+fn stimulus_h5_reads_an_nwb_style_sweep() {
+    let shared = common::shared_dir();
+    let reference = reference(&shared);
+    let tmp = tempfile::tempdir().unwrap();
+    let config = "bmtk_637930677_lif_r.json";
+    let run = find_run(&reference, config, 5e-5, "sines");
+    // NWB style: raw values in pA (float64) with conversion = 1e-12 to amps.
+    let stim_pa: Vec<f64> = stimulus(run).iter().map(|x| x * 1e12).collect();
+    let h5 = tmp.path().join("cell.nwb");
+    {
+        let f = hdf5::File::create(&h5).unwrap();
+        let g = f.create_group("stimulus/presentation/Sweep_7").unwrap();
+        let ds = g
+            .new_dataset_builder()
+            .with_data(&stim_pa)
+            .create("data")
+            .unwrap();
+        ds.new_attr::<f64>()
+            .create("conversion")
+            .unwrap()
+            .write_scalar(&1e-12)
+            .unwrap();
+        let m = g
+            .new_dataset::<f64>()
+            .shape((3, 2))
+            .create("matrix")
+            .unwrap();
+        m.write_raw(&[0.0; 6]).unwrap();
+    }
+    let cfg = config_path(&shared, config);
+    let out = tmp.path().join("out");
+    let spec = format!("{}:/stimulus/presentation/Sweep_7/data", h5.display());
+    let o = glifnet(
+        &[
+            "neuron",
+            cfg.to_str().unwrap(),
+            "--dt",
+            "5e-5",
+            "--stimulus-h5",
+            &spec,
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // pA × 1e-12 is not bitwise the reference current, but spikes and samples stay within tolerance.
+    check_against_reference(&out, run, "h5 sweep");
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["inputs"]["stimulus"]["conversion"], 1e-12);
+
+    let bad = format!("{}:/stimulus/presentation/Sweep_7/matrix", h5.display());
+    expect_error(
+        &["neuron", cfg.to_str().unwrap(), "--stimulus-h5", &bad],
+        &["cell.nwb", "matrix", "[3, 2]"],
+    );
+    let missing = format!("{}:/stimulus/presentation/Sweep_8/data", h5.display());
+    expect_error(
+        &["neuron", cfg.to_str().unwrap(), "--stimulus-h5", &missing],
+        &["cell.nwb", "Sweep_8", "not found"],
+    );
+    expect_error(
+        &[
+            "neuron",
+            cfg.to_str().unwrap(),
+            "--stimulus-h5",
+            &spec,
+            "--stimulus-unit",
+            "pA",
+        ],
+        &["conversion", "--stimulus-unit"],
+    );
+}
