@@ -54,12 +54,12 @@ pub struct Args {
     #[arg(
         long,
         default_value_t = 5e-6,
-        allow_negative_numbers = true,
+        allow_hyphen_values = true,
         value_name = "SECONDS"
     )]
     pub dt: f64,
     /// Simulated time in s (default: the stimulus file's length, else 1 s).
-    #[arg(long, allow_negative_numbers = true, value_name = "SECONDS")]
+    #[arg(long, allow_hyphen_values = true, value_name = "SECONDS")]
     pub duration: Option<f64>,
     /// Current pulse AMP,START,STOP (A, s, s); repeatable, summed.
     #[arg(
@@ -81,7 +81,7 @@ pub struct Args {
     #[arg(long = "spike-train", value_name = "SPEC")]
     pub spike_trains: Vec<String>,
     /// Synaptic weight in pA per --spike-train (one value applies to all trains).
-    #[arg(long = "weight", value_name = "PA", allow_negative_numbers = true)]
+    #[arg(long = "weight", value_name = "PA", allow_hyphen_values = true)]
     pub weights: Vec<f64>,
     /// Synaptic kernel alpha:TAU_MS | exp:TAU_MS per --spike-train (default alpha:5.5).
     #[arg(long = "kernel", value_name = "KIND:TAU_MS")]
@@ -152,11 +152,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let cfg = AllenConfig::from_file(&args.config)?;
     let dt = args.dt;
     if !(dt > 0.0 && dt.is_finite()) {
-        bail!("--dt: {dt} s must be a positive number of seconds");
+        bail!("--dt: {dt:?} s must be a positive number of seconds");
     }
     if let Some(d) = args.duration {
         if !(d > 0.0 && d.is_finite()) {
-            bail!("--duration: {d} s must be a positive number of seconds");
+            bail!("--duration: {d:?} s must be a positive number of seconds");
         }
     }
     if args.steps.is_empty()
@@ -175,7 +175,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 let want = (d / dt).round() as usize;
                 if want != s.len() {
                     bail!(
-                        "--duration {d} s is {want} steps at --dt {dt} s, but the stimulus has {} samples ({} s); \
+                        "--duration {d:?} s is {want} steps at --dt {dt:?} s, but the stimulus has {} samples ({:?} s); \
                          drop --duration or match it",
                         s.len(),
                         s.len() as f64 * dt
@@ -188,10 +188,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let d = args.duration.unwrap_or(1.0);
             let n = (d / dt).round();
             if n < 1.0 {
-                bail!("--duration {d} s is shorter than one step of --dt {dt} s");
+                bail!("--duration {d:?} s is shorter than one step of --dt {dt:?} s");
             }
             if n > MAX_STEPS as f64 {
-                bail!("--duration {d} s at --dt {dt} s is {n} steps; at most {MAX_STEPS} are supported");
+                bail!("--duration {d:?} s at --dt {dt:?} s is {n} steps; at most {MAX_STEPS} are supported");
             }
             n as usize
         }
@@ -211,6 +211,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         CutArg::Steps => SpikeCut::Steps,
         CutArg::ConfigDt => SpikeCut::ConfigDt,
     };
+    let t0 = std::time::Instant::now();
     let (out, nest_params) = match args.semantics {
         Semantics::Allensdk => (GlifNeuron::new(&cfg, dt, cut)?.run(stim, true), None),
         Semantics::Nest => {
@@ -218,6 +219,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             (r.output, Some(r.params))
         }
     };
+
+    let simulate_s = t0.elapsed().as_secs_f64();
 
     if let Some(b) = &out.bad_reset {
         eprintln!(
@@ -230,7 +233,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     }
 
-    let summary = summary(
+    let mut summary = summary(
         &args,
         &cfg,
         &out,
@@ -242,6 +245,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         &trains,
         nest_params,
     );
+    // Wall time of the simulation alone (no file I/O), for scripts/bench_neuron_vs_allensdk.sh.
+    summary["simulate_s"] = json!(simulate_s);
 
     std::fs::create_dir_all(&args.out_dir)
         .with_context(|| format!("{}: cannot create output folder", args.out_dir.display()))?;
@@ -261,11 +266,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let title = format!(
-            "{name} — {} semantics, dt {dt} s, {} spikes",
+            "{name} — {} semantics, dt {} s, {} spikes",
             match args.semantics {
                 Semantics::Allensdk => "AllenSDK",
                 Semantics::Nest => "NEST",
             },
+            crate::neuron::output::F(dt),
             out.grid_spike_times.len()
         );
         crate::neuron::plot::plot_run(
