@@ -98,7 +98,10 @@ def main():
     elif not a.run_bmtk or not os.path.isfile(a.run_bmtk):
         nest_why = f"run_bmtk.py not found ({a.run_bmtk})"
     else:
-XX
+        import importlib.util
+        missing = [m for m in ("h5py", "nest", "bmtk") if importlib.util.find_spec(m) is None]
+        if missing:
+            nest_why = f"{', '.join(missing)} not importable in {sys.executable}"
     need_mb = edges * a.nest_bytes_per_edge / 2**20
     if nest_why is None and need_mb > 0.8 * mem_available_mb():
         nest_why = f"NEST would need ~{need_mb:.0f} MB for {edges} edges; {mem_available_mb():.0f} MB available"
