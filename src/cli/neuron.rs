@@ -51,10 +51,10 @@ Example:
 pub struct Args {
     /// Allen Cell Types neuron_config.json (AllenSDK GLIF format, SI units).
     pub config: PathBuf,
-    /// Step length in s (default 5e-6 s, the Cell Types stimulus sampling interval).
+    /// Step length in s (5e-6 s is the Cell Types stimulus sampling interval).
     #[arg(
         long,
-        default_value_t = 5e-6,
+        default_value = "5e-6",
         allow_hyphen_values = true,
         value_name = "SECONDS"
     )]
@@ -339,6 +339,9 @@ fn read_sampled_stimulus(args: &Args) -> anyhow::Result<(Option<Vec<f64>>, serde
             (Some(c), _) => c,
             (None, u) => u.unwrap_or(Unit::A).scale(),
         };
+        if d.values.is_empty() {
+            bail!("--stimulus-h5 {spec}: the dataset has no samples");
+        }
         let s: Vec<f64> = d.values.iter().map(|v| v * scale).collect();
         let desc = json!({"file": file, "dataset": ds, "conversion": d.conversion, "unit_attribute": d.unit,
                           "scale_to_amps": scale, "n_samples": s.len()});
