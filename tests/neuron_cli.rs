@@ -555,3 +555,43 @@ fn stimulus_h5_reads_an_nwb_style_sweep() {
         &["conversion", "--stimulus-unit"],
     );
 }
+
+#[test]
+fn bad_reset_is_reported_on_stderr_and_in_the_summary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = write_config(tmp.path(), |v| {
+        v["threshold_dynamics_method"] = json!({"name": "spike_component",
+            "params": {"a_spike": 0.001, "b_spike": 100.0, "a_voltage": 0.0, "b_voltage": 0.0}});
+        v["threshold_reset_method"] =
+            json!({"name": "three_components", "params": {"a_spike": 0.001, "b_spike": 100.0}});
+        v["voltage_reset_method"] = json!({"name": "v_before", "params": {"a": 1.0, "b": 0.01}});
+    });
+    let o = glifnet(
+        &[
+            "neuron",
+            cfg.to_str().unwrap(),
+            "--step",
+            "1.5e-10,0,1",
+            "--duration",
+            "0.1",
+        ],
+        tmp.path(),
+    );
+    assert!(o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.starts_with("warning: ")
+            && err.contains("cell.json")
+            && err.contains("above the reset threshold"),
+        "{err}"
+    );
+    let s: Value = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("neuron_output/summary.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(s["n_spikes"], 1);
+    assert!(
+        s["bad_reset"]["reset_voltage_v"].as_f64().unwrap()
+            > s["bad_reset"]["reset_threshold_v"].as_f64().unwrap()
+    );
+}

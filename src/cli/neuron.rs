@@ -11,6 +11,7 @@ use crate::neuron::allensdk::{GlifNeuron, RunOutput, SpikeCut};
 use crate::neuron::config::{
     AllenConfig, AscDynamics, AscReset, ThresholdDynamics, ThresholdReset, VoltageReset,
 };
+use crate::neuron::nest::AlphaTrain;
 use crate::neuron::output::{write_json, write_spikes, write_traces, Staged};
 use crate::neuron::stimulus::{onset_steps, read_text_stimulus, Kernel, StepCurrent, TrainSource};
 
@@ -50,10 +51,10 @@ Example:
 pub struct Args {
     /// Allen Cell Types neuron_config.json (AllenSDK GLIF format, SI units).
     pub config: PathBuf,
-    /// Step length in s (default 5e-6 s, the Cell Types stimulus sampling interval).
+    /// Step length in s (5e-6 s is the Cell Types stimulus sampling interval).
     #[arg(
         long,
-        default_value_t = 5e-6,
+        default_value = "5e-6",
         allow_hyphen_values = true,
         value_name = "SECONDS"
     )]
@@ -145,7 +146,7 @@ struct TrainInfo {
     spec: String,
     weight_pa: f64,
     kernel: Kernel,
-    n_spikes: usize,
+    onsets: Vec<usize>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -205,7 +206,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         st.add_to(stim, dt);
         step_info.push(json!({"amp_a": st.amp, "start_s": st.start, "stop_s": st.stop}));
     }
-    let trains = add_spike_trains(&args, stim, dt, duration)?;
+    let trains = build_spike_trains(&args, dt, n_steps, duration)?;
+    // The total input current: what AllenSDK semantics integrate and traces.csv reports.
+    let base: Vec<f64> = stim.clone();
+    for t in &trains {
+        t.kernel
+            .add_current(&t.onsets, t.weight_pa * 1e-12, stim, dt);
+    }
 
     let cut = match args.spike_cut {
         CutArg::Steps => SpikeCut::Steps,
@@ -215,7 +222,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let (out, nest_params) = match args.semantics {
         Semantics::Allensdk => (GlifNeuron::new(&cfg, dt, cut)?.run(stim, true), None),
         Semantics::Nest => {
-            let r = crate::neuron::nest::run(&cfg, dt, cut, stim)?;
+            // Alpha trains go through glif_psc's alpha synapses; exp trains join the current.
+            let mut current = base;
+            let mut alpha = Vec::new();
+            for t in &trains {
+                match t.kernel {
+                    Kernel::Alpha { tau } => alpha.push(AlphaTrain {
+                        onsets: t.onsets.clone(),
+                        weight_pa: t.weight_pa,
+                        tau_ms: tau * 1e3,
+                    }),
+                    Kernel::Exp { .. } => {
+                        t.kernel
+                            .add_current(&t.onsets, t.weight_pa * 1e-12, &mut current, dt)
+                    }
+                }
+            }
+            let r = crate::neuron::nest::run(&cfg, dt, cut, &current, &alpha)?;
             (r.output, Some(r.params))
         }
     };
@@ -316,6 +339,9 @@ fn read_sampled_stimulus(args: &Args) -> anyhow::Result<(Option<Vec<f64>>, serde
             (Some(c), _) => c,
             (None, u) => u.unwrap_or(Unit::A).scale(),
         };
+        if d.values.is_empty() {
+            bail!("--stimulus-h5 {spec}: the dataset has no samples");
+        }
         let s: Vec<f64> = d.values.iter().map(|v| v * scale).collect();
         let desc = json!({"file": file, "dataset": ds, "conversion": d.conversion, "unit_attribute": d.unit,
                           "scale_to_amps": scale, "n_samples": s.len()});
@@ -327,11 +353,11 @@ fn read_sampled_stimulus(args: &Args) -> anyhow::Result<(Option<Vec<f64>>, serde
     Ok((None, serde_json::Value::Null))
 }
 
-/// Build every --spike-train, pair it with its weight and kernel, and add its current.
-fn add_spike_trains(
+/// Build every --spike-train and pair it with its weight and kernel.
+fn build_spike_trains(
     args: &Args,
-    stim: &mut [f64],
     dt: f64,
+    n_steps: usize,
     duration: f64,
 ) -> anyhow::Result<Vec<TrainInfo>> {
     let n = args.spike_trains.len();
@@ -374,13 +400,12 @@ fn add_spike_trains(
             1 => kernels[0],
             _ => kernels[i],
         };
-        let onsets = onset_steps(&times, dt, stim.len());
-        kernel.add_current(&onsets, w * 1e-12, stim, dt);
+        let onsets = onset_steps(&times, dt, n_steps);
         out.push(TrainInfo {
             spec: spec.clone(),
             weight_pa: w,
             kernel,
-            n_spikes: onsets.len(),
+            onsets,
         });
     }
     Ok(out)
@@ -475,7 +500,7 @@ fn summary(
             "stimulus": stim_source,
             "spike_trains": trains.iter().map(|t| json!({
                 "spec": t.spec, "weight_pa": t.weight_pa, "kernel": t.kernel.name(),
-                "tau_ms": t.kernel.tau() * 1e3, "n_spikes": t.n_spikes})).collect::<Vec<_>>(),
+                "tau_ms": t.kernel.tau() * 1e3, "n_spikes": t.onsets.len()})).collect::<Vec<_>>(),
         },
         "bad_reset": out.bad_reset.map(|b| json!({
             "spike_step": b.step, "spike_time_s": b.time, "reset_voltage_v": b.reset_voltage,
