@@ -17,9 +17,9 @@ use std::path::{Path, PathBuf};
 /// Input errors name the file (or config block), the field and the offending value.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
-    #[error("{file}: spike time {time} ms of node {node} must be > 0 (BMTK rejects times <= 0)")]
+    #[error("{}: spike time {time} ms of node {node} must be > 0 (BMTK rejects times <= 0)", file.display())]
     NonPositiveTime { file: PathBuf, node: u64, time: f64 },
-    #[error("{file}: spike time {time} ms of node {node} is not a finite number")]
+    #[error("{}: spike time {time} ms of node {node} is not a finite number", file.display())]
     BadTime { file: PathBuf, node: u64, time: f64 },
     #[error("input '{input}': field '{field}': {msg}")]
     Field {
@@ -27,7 +27,7 @@ pub enum InputError {
         field: String,
         msg: String,
     },
-    #[error("{file}: {msg}")]
+    #[error("{}: {msg}", file.display())]
     File { file: PathBuf, msg: String },
 }
 
@@ -323,3 +323,6 @@ mod tests {
         assert!((a.len() as f64 - 5000.0).abs() < 4.0 * 71.0, "{}", a.len());
     }
 }
+
+mod setup;
+pub use setup::{build_drive, driven_virtual_populations, Drive};
