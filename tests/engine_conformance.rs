@@ -56,7 +56,11 @@ fn run(ex: &Path, extra: &[&str]) {
 fn spikes(path: &Path) -> Vec<(u64, f64)> {
     let t = read_spikes(path).unwrap();
     let p = t.get("v1").expect("population v1");
-    p.node_ids.iter().copied().zip(p.timestamps_ms.iter().copied()).collect()
+    p.node_ids
+        .iter()
+        .copied()
+        .zip(p.timestamps_ms.iter().copied())
+        .collect()
 }
 
 struct Match {
@@ -153,7 +157,19 @@ fn spikes_csv_identical_for_1_2_4_threads() {
     let mut files = Vec::new();
     for th in ["1", "2", "4"] {
         let dir = format!("out{th}");
-        run(&ex, &["--dt", "0.1", "--tstop", "1000", "--threads", th, "--output-dir", &dir]);
+        run(
+            &ex,
+            &[
+                "--dt",
+                "0.1",
+                "--tstop",
+                "1000",
+                "--threads",
+                th,
+                "--output-dir",
+                &dir,
+            ],
+        );
         files.push(std::fs::read(ex.join(&dir).join("spikes.csv")).unwrap());
     }
     assert!(files[0].len() > 10_000);

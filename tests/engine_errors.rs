@@ -39,7 +39,13 @@ fn failing(etype: EType, times: Vec<f64>, inputs: Option<serde_json::Value>, nee
         h5_delay: None,
     };
     let inputs = inputs.unwrap_or_else(|| spikes_input("lgn", "in.h5"));
-    write_config(d.path(), &[v1(), lgn()], &[e], inputs, json!({"tstop": 100.0, "dt": 0.1}));
+    write_config(
+        d.path(),
+        &[v1(), lgn()],
+        &[e],
+        inputs,
+        json!({"tstop": 100.0, "dt": 0.1}),
+    );
     let out = glifnet(d.path(), &["run", "config.json", "--quiet"]);
     let err = String::from_utf8_lossy(&out.stderr).to_string();
     assert_eq!(out.status.code(), Some(1), "stderr: {err}");
@@ -52,7 +58,12 @@ fn failing(etype: EType, times: Vec<f64>, inputs: Option<serde_json::Value>, nee
 
 #[test]
 fn delay_below_dt() {
-    failing(EType::new(1, 20.0, 0.05, None), vec![5.0], None, &["delay", "0.05", "lgn_to_v1_edge_types.csv"]);
+    failing(
+        EType::new(1, 20.0, 0.05, None),
+        vec![5.0],
+        None,
+        &["delay", "0.05", "lgn_to_v1_edge_types.csv"],
+    );
 }
 
 #[test]
@@ -71,7 +82,12 @@ fn unknown_weight_function() {
 
 #[test]
 fn spike_time_not_positive() {
-    failing(EType::new(1, 20.0, 1.0, None), vec![5.0, 0.0], None, &["in.h5", "0", "> 0"]);
+    failing(
+        EType::new(1, 20.0, 1.0, None),
+        vec![5.0, 0.0],
+        None,
+        &["in.h5", "0", "> 0"],
+    );
 }
 
 #[test]
@@ -97,10 +113,17 @@ fn missing_input_file() {
 #[test]
 fn existing_output_folder_without_overwrite() {
     let d = tempfile::tempdir().unwrap();
-    write_config(d.path(), &[v1()], &[], json!({}), json!({"tstop": 10.0, "dt": 0.1}));
+    write_config(
+        d.path(),
+        &[v1()],
+        &[],
+        json!({}),
+        json!({"tstop": 10.0, "dt": 0.1}),
+    );
     // turn overwrite off and leave something in the output folder
     let p = d.path().join("config.json");
-    let mut cfg: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    let mut cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
     cfg["output"]["overwrite_output_dir"] = json!(false);
     cfg["run"]["overwrite_output_dir"] = json!(false);
     std::fs::write(&p, cfg.to_string()).unwrap();
@@ -111,6 +134,8 @@ fn existing_output_folder_without_overwrite() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(err.contains("overwrite_output_dir"), "{err}");
-    let names: Vec<_> = std::fs::read_dir(d.path().join("output")).unwrap().collect();
+    let names: Vec<_> = std::fs::read_dir(d.path().join("output"))
+        .unwrap()
+        .collect();
     assert_eq!(names.len(), 1, "nothing added to the folder");
 }

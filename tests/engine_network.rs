@@ -26,7 +26,13 @@ fn spikes_input() -> serde_json::Value {
 }
 
 /// One virtual source → one GLIF3 cell through `etype`; the source fires at `times`.
-fn one_glif_cell(dir: &std::path::Path, etype: EType, nsyns: Option<u32>, tau_syn: &[f64], times: Vec<f64>) {
+fn one_glif_cell(
+    dir: &std::path::Path,
+    etype: EType,
+    nsyns: Option<u32>,
+    tau_syn: &[f64],
+    times: Vec<f64>,
+) {
     let glif = json!({"V_m": -70.0, "E_L": -70.0, "V_th": -50.0, "V_reset": -70.0, "g": 5.0,
                       "C_m": 60.0, "t_ref": 2.0, "asc_init": [0.0, 0.0], "asc_decay": [0.1, 0.3],
                       "asc_amps": [-10.0, -20.0], "tau_syn": tau_syn,
@@ -58,7 +64,13 @@ fn delay_of_d_steps_shifts_the_response_by_d_steps() {
     let mut firsts = Vec::new();
     for delay in [1.0, 2.5, 7.3] {
         let d = tempfile::tempdir().unwrap();
-        one_glif_cell(d.path(), EType::new(1, 900.0, delay, Some(1)), None, &[2.0], vec![10.0, 10.1, 10.2]);
+        one_glif_cell(
+            d.path(),
+            EType::new(1, 900.0, delay, Some(1)),
+            None,
+            &[2.0],
+            vec![10.0, 10.1, 10.2],
+        );
         let s = times_of(&run_ok(d.path(), &[]));
         assert!(!s.is_empty(), "the cell must fire");
         firsts.push(s);
@@ -68,7 +80,11 @@ fn delay_of_d_steps_shifts_the_response_by_d_steps() {
         let shift = ((delay - 1.0) / DT).round() as i64;
         assert_eq!(firsts[k].len(), firsts[0].len());
         for (a, b) in firsts[0].iter().zip(&firsts[k]) {
-            assert_eq!(((b - a) / DT).round() as i64, shift, "delay {delay}: {a} -> {b}");
+            assert_eq!(
+                ((b - a) / DT).round() as i64,
+                shift,
+                "delay {delay}: {a} -> {b}"
+            );
         }
     }
 }
@@ -77,7 +93,13 @@ fn delay_of_d_steps_shifts_the_response_by_d_steps() {
 fn nsyns_multiplies_the_weight() {
     let run = |w: f64, nsyns: Option<u32>| {
         let d = tempfile::tempdir().unwrap();
-        one_glif_cell(d.path(), EType::new(1, w, 1.0, Some(1)), nsyns, &[2.0], vec![10.0, 30.0, 50.0, 50.5]);
+        one_glif_cell(
+            d.path(),
+            EType::new(1, w, 1.0, Some(1)),
+            nsyns,
+            &[2.0],
+            vec![10.0, 30.0, 50.0, 50.5],
+        );
         times_of(&run_ok(d.path(), &[]))
     };
     let three_times = run(300.0, Some(3));
@@ -90,7 +112,13 @@ fn nsyns_multiplies_the_weight() {
 fn receptor_port_selects_its_tau_syn() {
     let run = |receptor: i64, tau: &[f64]| {
         let d = tempfile::tempdir().unwrap();
-        one_glif_cell(d.path(), EType::new(1, 700.0, 1.0, Some(receptor)), None, tau, vec![10.0, 60.0, 61.0]);
+        one_glif_cell(
+            d.path(),
+            EType::new(1, 700.0, 1.0, Some(receptor)),
+            None,
+            tau,
+            vec![10.0, 60.0, 61.0],
+        );
         times_of(&run_ok(d.path(), &[]))
     };
     // port 2 of [2, 8] must behave as the single port of [8], port 1 as the single port of [2]
@@ -176,7 +204,12 @@ fn virtual_spike_acts_from_the_next_grid_time_plus_delay() {
         nodes: vec![10],
     };
     let times = vec![1.1, 5.23, 9.2999, 20.0, 33.301];
-    write_input_spikes(&d.path().join("in.h5"), "lgn", vec![0; times.len()], times.clone());
+    write_input_spikes(
+        &d.path().join("in.h5"),
+        "lgn",
+        vec![0; times.len()],
+        times.clone(),
+    );
     let e = Edges {
         source: "lgn",
         target: "v1",

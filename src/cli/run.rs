@@ -61,7 +61,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let t_build = Instant::now();
     let mut cfg = SimulationConfig::load(&args.config)?;
     let Some(run_cfg) = cfg.run.clone() else {
-        bail!("{}: missing required section run (tstop, dt)", args.config.display());
+        bail!(
+            "{}: missing required section run (tstop, dt)",
+            args.config.display()
+        );
     };
     let dt = args.dt.unwrap_or(run_cfg.dt);
     let tstop = args.tstop.unwrap_or(run_cfg.tstop);
@@ -69,7 +72,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         bail!("{}: run.dt = {dt}: must be > 0 ms", args.config.display());
     }
     if !(tstop.is_finite() && tstop >= 0.0) {
-        bail!("{}: run.tstop = {tstop}: must be >= 0 ms", args.config.display());
+        bail!(
+            "{}: run.tstop = {tstop}: must be >= 0 ms",
+            args.config.display()
+        );
     }
     let threads = args.threads.unwrap_or(run_cfg.n_thread).max(1);
     if let Some(new) = &args.output_dir {
@@ -99,7 +105,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let overwrite = flag(&run_cfg.raw) || flag(&cfg.output.raw);
     let mut log = Log::new();
-    log.info(format!("Created log file (glifnet {})", env!("CARGO_PKG_VERSION")));
+    log.info(format!(
+        "Created log file (glifnet {})",
+        env!("CARGO_PKG_VERSION")
+    ));
     log.info(format!("config {}", cfg.config_path.display()));
 
     // everything that can fail on user data happens before the output folder is touched

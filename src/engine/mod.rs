@@ -18,11 +18,17 @@
 //! by `(step, virtual-before-neuron, source index)`; every slot then receives the same additions
 //! in the same order whatever the chunking, so the output is bit-identical for any thread count.
 //!
-//! ## Ring buffer layout
+//! ## Ring buffers: sparse buckets + one small dense block
 //!
-//! Per group: `ring[(slot * n_ports + port) * n + i]`, `slot = step % ring_len`, with `ring_len` a
-//! multiple of `d_min`. An epoch's `d_min` steps therefore occupy one contiguous slice, which is
-//! handed to the model as its block input (`models` contract: `syn[(s*n_ports+p)*n+i]`).
+//! A dense ring of `max_delay` slots × ports × neurons is mostly zeros and, at dt = 0.001 ms
+//! (2000-step delays), tens of MB that every step would stream through memory. Instead each
+//! group keeps a ring of *buckets*, one per block of `B` steps (`B ≤ 64`, dividing the epoch),
+//! holding the arriving `(offset, weight)` additions in arrival order, plus one dense block
+//! `block[(s * n_ports + port) * n + i]` of `B` steps that stays in cache. Before a block is
+//! advanced its bucket is scattered into the dense block (additions in arrival order, so every
+//! slot gets exactly NEST's sequence of f64 additions starting from 0.0), the block is handed to
+//! the model (`models` contract: `syn[(s*n_ports+p)*n+i]`), and the touched entries are zeroed.
+//! Epochs are `floor(d_min / B)·B` steps, still ≤ d_min, so no spike lands in its own epoch.
 
 mod probe;
 
@@ -138,7 +144,10 @@ struct Slot<G> {
     gids: Vec<u32>,
     n: usize,
     stride: usize,
-    ring: Vec<f64>,
+    /// Dense input of one block (`block_len × stride`), all zeros between blocks.
+    block: Vec<f64>,
+    /// Ring of pending additions per block: (offset in the dense block, weight).
+    buckets: Vec<Vec<(u32, f64)>>,
     /// (local neuron, steps) for clamped neurons; empty when none.
     clamps: Vec<(usize, CurrentSteps, usize)>,
     cur: Vec<f64>,
@@ -178,7 +187,7 @@ pub struct Engine<G: Group> {
     chunks: Vec<Chunk<G>>,
     n_neurons: usize,
     d_min: u64,
-    ring_len: u64,
+    timing: Timing,
     n_steps: u64,
     step: u64,
     virtual_spikes: Vec<(u64, u32)>,
@@ -217,7 +226,12 @@ impl<G: Group> Engine<G> {
         // Epoch length: min delay, capped so that progress and Ctrl-C stay responsive and
         // networks without synapses still advance in blocks.
         let d_min = d_min.min(input.n_steps.max(1)).min(1 << 16);
-        let ring_len = d_max.div_ceil(d_min).max(1) * d_min;
+        let block = d_min.min(MAX_BLOCK);
+        let epoch = d_min / block * block;
+        let timing = Timing {
+            block,
+            n_buckets: (d_max + epoch).div_ceil(block) + 1,
+        };
         // locate every neuron: (chunk, slot, local)
         let mut neuron_loc = vec![(u32::MAX, 0u32, 0u32); n];
         for (c, ch) in chunks.iter().enumerate() {
@@ -231,7 +245,9 @@ impl<G: Group> Engine<G> {
                 }
                 for (i, &gid) in gids.iter().enumerate() {
                     let Some(loc) = neuron_loc.get_mut(gid as usize) else {
-                        return Err(EngineError::Invalid(format!("neuron index {gid} out of range")));
+                        return Err(EngineError::Invalid(format!(
+                            "neuron index {gid} out of range"
+                        )));
                     };
                     if loc.0 != u32::MAX {
                         return Err(EngineError::Invalid(format!("neuron {gid} placed twice")));
@@ -241,13 +257,17 @@ impl<G: Group> Engine<G> {
             }
         }
         if let Some(g) = neuron_loc.iter().position(|l| l.0 == u32::MAX) {
-            return Err(EngineError::Invalid(format!("neuron {g} not placed in any chunk")));
+            return Err(EngineError::Invalid(format!(
+                "neuron {g} not placed in any chunk"
+            )));
         }
         // probes
         for p in &probes {
             for &gid in &p.neurons {
                 let Some(&(c, s, i)) = neuron_loc.get(gid as usize) else {
-                    return Err(EngineError::Invalid(format!("probe neuron {gid} out of range")));
+                    return Err(EngineError::Invalid(format!(
+                        "probe neuron {gid} out of range"
+                    )));
                 };
                 let g = &chunks[c as usize][s as usize].0;
                 if g.sample(&p.var, i as usize).is_none() {
@@ -268,7 +288,9 @@ impl<G: Group> Engine<G> {
             for k in syn.offsets[src]..syn.offsets[src + 1] {
                 let t = syn.target[k] as usize;
                 let Some(&(c, s, i)) = neuron_loc.get(t) else {
-                    return Err(EngineError::Invalid(format!("synapse target {t} out of range")));
+                    return Err(EngineError::Invalid(format!(
+                        "synapse target {t} out of range"
+                    )));
                 };
                 let g = &chunks[c as usize][s as usize];
                 let np = g.0.n_ports();
@@ -279,7 +301,13 @@ impl<G: Group> Engine<G> {
                     )));
                 }
                 let off = (p * g.0.len() + i as usize) as u32;
-                per_chunk[c as usize].push((src as u32, s as u16, off, syn.delay[k], syn.weight[k]));
+                per_chunk[c as usize].push((
+                    src as u32,
+                    s as u16,
+                    off,
+                    syn.delay[k],
+                    syn.weight[k],
+                ));
             }
         }
         let mut currents: Vec<Vec<Vec<(usize, CurrentSteps, usize)>>> = chunks
@@ -288,7 +316,9 @@ impl<G: Group> Engine<G> {
             .collect();
         for (gid, steps) in input.currents {
             let Some(&(c, s, i)) = neuron_loc.get(gid as usize) else {
-                return Err(EngineError::Invalid(format!("clamp neuron {gid} out of range")));
+                return Err(EngineError::Invalid(format!(
+                    "clamp neuron {gid} out of range"
+                )));
             };
             currents[c as usize][s as usize].push((i as usize, steps, 0));
         }
@@ -315,13 +345,18 @@ impl<G: Group> Engine<G> {
                     let n = group.len();
                     let stride = n * group.n_ports();
                     let clamps = std::mem::take(&mut cur[si]);
-                    let cur_len = if clamps.is_empty() { 0 } else { d_min as usize * n };
+                    let cur_len = if clamps.is_empty() {
+                        0
+                    } else {
+                        block as usize * n
+                    };
                     Slot {
                         group,
                         gids,
                         n,
                         stride,
-                        ring: vec![0.0; ring_len as usize * stride],
+                        block: vec![0.0; block as usize * stride],
+                        buckets: vec![Vec::new(); timing.n_buckets as usize],
                         clamps,
                         cur: vec![0.0; cur_len],
                     }
@@ -347,8 +382,8 @@ impl<G: Group> Engine<G> {
         Ok(Engine {
             chunks: out_chunks,
             n_neurons: n,
-            d_min,
-            ring_len,
+            d_min: epoch,
+            timing,
             n_steps: input.n_steps,
             step: 0,
             virtual_spikes: input.virtual_spikes,
@@ -363,7 +398,7 @@ impl<G: Group> Engine<G> {
         })
     }
 
-    /// Epoch length in steps (the minimum delay).
+    /// Epoch length in steps (≤ the minimum delay, a multiple of the block length).
     pub fn epoch_steps(&self) -> u64 {
         self.d_min
     }
@@ -414,7 +449,7 @@ impl<G: Group> Engine<G> {
         }
         let direct = &self.direct[dstart..self.dnext];
         let pending = &self.pending;
-        let ring_len = self.ring_len;
+        let timing = self.timing;
         let neuron_loc = &self.neuron_loc;
         let probes = &self.probes;
         let n_neurons = self.n_neurons as u32;
@@ -428,12 +463,12 @@ impl<G: Group> Engine<G> {
                     let (c, s, i) = neuron_loc[gid as usize];
                     if c as usize == ci {
                         let sl = &mut ch.slots[s as usize];
-                        let slot = (st % ring_len) as usize;
-                        sl.ring[slot * sl.stride + port as usize * sl.n + i as usize] += w;
+                        let off = port as usize * sl.n + i as usize;
+                        timing.push(sl, st, off as u32, w);
                     }
                 }
-                ev += ch.deliver(pending, ring_len);
-                ch.advance(t0, n_steps, ring_len, probes, n_neurons);
+                ev += ch.deliver(pending, timing);
+                ch.advance(t0, n_steps, timing, probes);
                 ev
             })
             .sum();
@@ -456,8 +491,8 @@ impl<G: Group> Engine<G> {
         self.pending.clear();
         let (mut a, mut b) = (0, 0);
         while a < virt.len() || b < neuron_spikes.len() {
-            let take_virtual = b >= neuron_spikes.len()
-                || (a < virt.len() && virt[a].0 <= neuron_spikes[b].0);
+            let take_virtual =
+                b >= neuron_spikes.len() || (a < virt.len() && virt[a].0 <= neuron_spikes[b].0);
             if take_virtual {
                 self.pending.push((virt[a].0, n_neurons + virt[a].1));
                 a += 1;
@@ -494,7 +529,7 @@ impl<G: Group> Engine<G> {
 
 impl<G: Group> Chunk<G> {
     /// Add the weights of `spikes` (in the given canonical order) to this chunk's ring buffers.
-    fn deliver(&mut self, spikes: &[(u64, u32)], ring_len: u64) -> u64 {
+    fn deliver(&mut self, spikes: &[(u64, u32)], timing: Timing) -> u64 {
         let inc = &self.incoming;
         let mut n = 0u64;
         for &(step, src) in spikes {
@@ -504,18 +539,26 @@ impl<G: Group> Chunk<G> {
             );
             for k in a..b {
                 let sl = &mut self.slots[inc.slot[k] as usize];
-                let slot = ((step + inc.delay[k] as u64) % ring_len) as usize;
-                sl.ring[slot * sl.stride + inc.off[k] as usize] += inc.weight[k];
+                timing.push(sl, step + inc.delay[k] as u64, inc.off[k], inc.weight[k]);
             }
             n += (b - a) as u64;
         }
         n
     }
 
-    /// Advance all groups of the chunk over steps `t0..t0+n_steps`, splitting the block where
-    /// probes sample.
-    fn advance(&mut self, t0: u64, n_steps: usize, ring_len: u64, probes: &[Probe], _n: u32) {
-        let base = (t0 % ring_len) as usize;
+    /// Advance all groups of the chunk over steps `t0..t0+n_steps` block by block, splitting
+    /// blocks where probes sample.
+    fn advance(&mut self, t0: u64, n_steps: usize, timing: Timing, probes: &[Probe]) {
+        let bl = timing.block as usize;
+        let mut b0 = 0usize;
+        while b0 < n_steps {
+            let len = bl.min(n_steps - b0);
+            self.advance_block(t0 + b0 as u64, len, timing, probes);
+            b0 += len;
+        }
+    }
+
+    fn advance_block(&mut self, t0: u64, n_steps: usize, timing: Timing, probes: &[Probe]) {
         // sample points (steps completed, relative to t0) for this chunk
         let mut cuts: Vec<usize> = Vec::new();
         for &(_, _, p, _) in &self.probed {
@@ -534,10 +577,13 @@ impl<G: Group> Chunk<G> {
         if cuts.last() != Some(&n_steps) {
             cuts.push(n_steps);
         }
+        let bucket = ((t0 / timing.block) % timing.n_buckets) as usize;
         for (si, sl) in self.slots.iter_mut().enumerate() {
-            // current clamp block
+            // arrivals of this block, added in arrival order into the zeroed dense block
+            for &(off, w) in &sl.buckets[bucket] {
+                sl.block[off as usize] += w;
+            }
             if !sl.clamps.is_empty() {
-                sl.cur.iter_mut().for_each(|x| *x = 0.0);
                 for (i, steps, cursor) in sl.clamps.iter_mut() {
                     for s in 0..n_steps {
                         let t = t0 + s as u64;
@@ -556,7 +602,7 @@ impl<G: Group> Chunk<G> {
             let mut from = 0;
             for &to in &cuts {
                 if to > from {
-                    let syn = &sl.ring[(base + from) * sl.stride..(base + to) * sl.stride];
+                    let syn = &sl.block[from * sl.stride..to * sl.stride];
                     let cur = if sl.clamps.is_empty() {
                         None
                     } else {
@@ -577,13 +623,35 @@ impl<G: Group> Chunk<G> {
                 }
                 from = to;
             }
-            // consumed slots are cleared for reuse ring_len steps later
-            sl.ring[base * sl.stride..(base + n_steps) * sl.stride]
-                .iter_mut()
-                .for_each(|x| *x = 0.0);
+            // only the touched entries need clearing
+            for &(off, _) in &sl.buckets[bucket] {
+                sl.block[off as usize] = 0.0;
+            }
+            sl.buckets[bucket].clear();
         }
     }
 }
+
+/// Block and bucket geometry shared by all chunks.
+#[derive(Debug, Clone, Copy)]
+struct Timing {
+    block: u64,
+    n_buckets: u64,
+}
+
+impl Timing {
+    /// Queue weight `w` for dense-block offset `off` (port·n + i) in step `step`.
+    #[inline]
+    fn push<G>(self, sl: &mut Slot<G>, step: u64, off: u32, w: f64) {
+        let b = ((step / self.block) % self.n_buckets) as usize;
+        let o = (step % self.block) as usize * sl.stride + off as usize;
+        sl.buckets[b].push((o as u32, w));
+    }
+}
+
+/// Longest block of steps advanced at once: its dense input (`64 × ports × n` f64) stays in
+/// cache for the group sizes of a chunk.
+const MAX_BLOCK: u64 = 64;
 
 /// Split `n` neurons of one group into at most `parts` contiguous ranges of near-equal size.
 pub fn split_ranges(n: usize, parts: usize) -> Vec<std::ops::Range<usize>> {

@@ -13,7 +13,13 @@ impl Group for ModelGroup {
         ModelGroup::n_ports(self)
     }
     #[inline]
-    fn advance(&mut self, n_steps: usize, syn: &[f64], current: Option<&[f64]>, spikes: &mut Vec<(u32, u32)>) {
+    fn advance(
+        &mut self,
+        n_steps: usize,
+        syn: &[f64],
+        current: Option<&[f64]>,
+        spikes: &mut Vec<(u32, u32)>,
+    ) {
         ModelGroup::advance(
             self,
             &BlockInput {

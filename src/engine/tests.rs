@@ -13,7 +13,11 @@ pub(crate) struct Toy {
 
 impl Toy {
     pub(crate) fn new(n: usize, a: f64, gains: Vec<f64>) -> Toy {
-        Toy { v: vec![0.0; n], a, gains }
+        Toy {
+            v: vec![0.0; n],
+            a,
+            gains,
+        }
     }
 }
 
@@ -24,7 +28,13 @@ impl Group for Toy {
     fn n_ports(&self) -> usize {
         self.gains.len()
     }
-    fn advance(&mut self, n_steps: usize, syn: &[f64], cur: Option<&[f64]>, out: &mut Vec<(u32, u32)>) {
+    fn advance(
+        &mut self,
+        n_steps: usize,
+        syn: &[f64],
+        cur: Option<&[f64]>,
+        out: &mut Vec<(u32, u32)>,
+    ) {
         let n = self.v.len();
         let np = self.gains.len();
         assert_eq!(syn.len(), n_steps * n * np);
@@ -81,7 +91,13 @@ fn random_input(n: usize, n_steps: u64) -> EngineInput {
         for t in 0..n {
             if s != t && rnd() % 5 == 0 {
                 let w = ((rnd() % 1000) as f64 / 1000.0 - 0.45) * 0.37;
-                edges.push((s as u32, t as u32, (rnd() % 2) as u16, 3 + (rnd() % 4) as u32, w));
+                edges.push((
+                    s as u32,
+                    t as u32,
+                    (rnd() % 2) as u16,
+                    3 + (rnd() % 4) as u32,
+                    w,
+                ));
             }
         }
     }
@@ -104,9 +120,18 @@ fn random_input(n: usize, n_steps: u64) -> EngineInput {
 fn chunking_does_not_change_spikes() {
     let mut reference = None;
     for parts in [1, 2, 3, 7] {
-        let mut e = Engine::new(chunked(40, parts, &[1.0, 0.5]), random_input(40, 2000), vec![]).unwrap();
+        let mut e = Engine::new(
+            chunked(40, parts, &[1.0, 0.5]),
+            random_input(40, 2000),
+            vec![],
+        )
+        .unwrap();
         e.run(None, &mut NoProbes, &mut |_| {});
-        assert!(e.spikes.len() > 100, "network too quiet: {}", e.spikes.len());
+        assert!(
+            e.spikes.len() > 100,
+            "network too quiet: {}",
+            e.spikes.len()
+        );
         match &reference {
             None => reference = Some(e.spikes.clone()),
             Some(r) => assert_eq!(r, &e.spikes, "parts {parts}"),
@@ -126,7 +151,13 @@ fn delay_shifts_response_by_exactly_d_steps() {
             n_steps: 30,
             ..Default::default()
         };
-        let probe = Probe { neurons: vec![0], var: "V_m".into(), interval: 1, start: 0, stop: 30 };
+        let probe = Probe {
+            neurons: vec![0],
+            var: "V_m".into(),
+            interval: 1,
+            start: 0,
+            stop: 30,
+        };
         let mut e = Engine::new(chunked(1, 1, &[1.0]), input, vec![probe]).unwrap();
         let mut rows = Rows(Vec::new());
         e.run(None, &mut rows, &mut |_| {});
@@ -155,7 +186,13 @@ fn slot_sums_follow_canonical_order() {
     let mut chunks = chunked(3, 3, &[1.0]);
     // neuron 0 must not fire: use a tiny gain
     chunks[0][0].0.gains = vec![1e-30];
-    let probe = Probe { neurons: vec![0], var: "V_m".into(), interval: 1, start: 0, stop: 10 };
+    let probe = Probe {
+        neurons: vec![0],
+        var: "V_m".into(),
+        interval: 1,
+        start: 0,
+        stop: 10,
+    };
     let mut input = input;
     input.virtual_spikes = vec![(0, 0)];
     let mut e = Engine::new(chunks, input, vec![probe]).unwrap();
@@ -193,7 +230,13 @@ fn clamp_current_follows_breakpoints() {
         n_steps: 10,
         ..Default::default()
     };
-    let probe = Probe { neurons: vec![0], var: "V_m".into(), interval: 1, start: 0, stop: 10 };
+    let probe = Probe {
+        neurons: vec![0],
+        var: "V_m".into(),
+        interval: 1,
+        start: 0,
+        stop: 10,
+    };
     let mut chunks = chunked(1, 1, &[1.0]);
     chunks[0][0].0.a = 1.0;
     let mut e = Engine::new(chunks, input, vec![probe]).unwrap();

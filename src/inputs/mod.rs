@@ -199,19 +199,24 @@ pub fn read_clamp_table(
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     let header = split(lines.next().ok_or_else(|| err("empty file".into()))?);
     let col = |name: &str| {
-        header
-            .iter()
-            .position(|h| h == name)
-            .ok_or_else(|| err(format!("missing column '{name}' (header: {})", header.join(" "))))
+        header.iter().position(|h| h == name).ok_or_else(|| {
+            err(format!(
+                "missing column '{name}' (header: {})",
+                header.join(" ")
+            ))
+        })
     };
     let (ti, ai) = (col(time_col)?, col(amp_col)?);
     let mut rows = Vec::new();
     for (k, l) in lines.enumerate() {
         let f = split(l);
         let get = |i: usize, name: &str| -> Result<f64, InputError> {
-            f.get(i)
-                .and_then(|s| s.parse::<f64>().ok())
-                .ok_or_else(|| err(format!("row {}: column '{name}': bad value in '{l}'", k + 2)))
+            f.get(i).and_then(|s| s.parse::<f64>().ok()).ok_or_else(|| {
+                err(format!(
+                    "row {}: column '{name}': bad value in '{l}'",
+                    k + 2
+                ))
+            })
         };
         rows.push((get(ti, time_col)?, get(ai, amp_col)?));
     }

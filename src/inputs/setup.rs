@@ -37,17 +37,28 @@ fn select(
     circuit: &Circuit,
     input: &InputConfig,
 ) -> Result<Vec<NodeSelection>, InputError> {
-    let spec = input
-        .node_set
-        .as_ref()
-        .ok_or_else(|| field_err(input, "node_set", "missing (which nodes does this input drive?)"))?;
+    let spec = input.node_set.as_ref().ok_or_else(|| {
+        field_err(
+            input,
+            "node_set",
+            "missing (which nodes does this input drive?)",
+        )
+    })?;
     circuit
-        .select(spec, &cfg.node_sets, &cfg.config_path, &format!("inputs.{}.node_set", input.name))
+        .select(
+            spec,
+            &cfg.node_sets,
+            &cfg.config_path,
+            &format!("inputs.{}.node_set", input.name),
+        )
         .map_err(|e| field_err(input, "node_set", e.to_string()))
 }
 
 /// Names of the virtual populations some spike input drives (only those are instantiated).
-pub fn driven_virtual_populations(cfg: &SimulationConfig, circuit: &Circuit) -> Result<Vec<String>, InputError> {
+pub fn driven_virtual_populations(
+    cfg: &SimulationConfig,
+    circuit: &Circuit,
+) -> Result<Vec<String>, InputError> {
     let mut out: Vec<String> = Vec::new();
     for input in cfg.inputs.iter().filter(|i| is_spike_input(i)) {
         for sel in select(cfg, circuit, input)? {
@@ -106,9 +117,15 @@ pub fn build_drive(
     let mut clamps: Vec<(u32, Vec<CurrentSteps>)> = Vec::new();
     for input in &cfg.inputs {
         match (input.input_type.as_str(), input.module.as_str()) {
-            ("spikes", "sonata" | "h5" | "hdf5" | "csv") => spike_input(cfg, circuit, net, input, dt, &mut d)?,
+            ("spikes", "sonata" | "h5" | "hdf5" | "csv") => {
+                spike_input(cfg, circuit, net, input, dt, &mut d)?
+            }
             ("spikes", m) => {
-                return Err(field_err(input, "module", format!("'{m}' is not supported (use sonata, h5 or csv)")));
+                return Err(field_err(
+                    input,
+                    "module",
+                    format!("'{m}' is not supported (use sonata, h5 or csv)"),
+                ));
             }
             ("current_clamp" | "csv" | "file", _) => {
                 let clamp = clamp_of(input)?;
@@ -120,7 +137,11 @@ pub fn build_drive(
                         None => clamps.push((*g, vec![steps.clone()])),
                     }
                 }
-                d.notes.push(format!("input {}: current clamp on {} cells", input.name, gids.len()));
+                d.notes.push(format!(
+                    "input {}: current clamp on {} cells",
+                    input.name,
+                    gids.len()
+                ));
             }
             ("poisson", _) => poisson_input(cfg, circuit, net, input, dt, tstop, &mut d)?,
             (t, m) => d.notes.push(format!(
@@ -130,7 +151,10 @@ pub fn build_drive(
         }
     }
     clamps.sort_by_key(|c| c.0);
-    d.currents = clamps.into_iter().map(|(g, l)| (g, sum_clamps(&l))).collect();
+    d.currents = clamps
+        .into_iter()
+        .map(|(g, l)| (g, sum_clamps(&l)))
+        .collect();
     d.virtual_spikes.sort_by_key(|e| (e.0, e.1));
     d.direct.sort_by_key(|e| (e.0, e.1));
     Ok(d)
@@ -149,7 +173,11 @@ fn spike_input(
         .clone()
         .ok_or_else(|| field_err(input, "input_file", "missing"))?;
     if !file.is_file() {
-        return Err(field_err(input, "input_file", format!("{}: no such file", file.display())));
+        return Err(field_err(
+            input,
+            "input_file",
+            format!("{}: no such file", file.display()),
+        ));
     }
     let trains = read_spikes(&file).map_err(|e| InputError::File {
         file: file.clone(),
@@ -199,14 +227,21 @@ fn spike_input(
 
 fn clamp_of(input: &InputConfig) -> Result<Clamp, InputError> {
     if input.input_type == "current_clamp" {
-        let amps = input.amp.clone().ok_or_else(|| field_err(input, "amp", "missing"))?;
+        let amps = input
+            .amp
+            .clone()
+            .ok_or_else(|| field_err(input, "amp", "missing"))?;
         let n = amps.len();
         let bc = |v: Option<Vec<f64>>, key: &str| -> Result<Vec<f64>, InputError> {
             let v = v.ok_or_else(|| field_err(input, key, "missing"))?;
             match v.len() {
                 1 => Ok(vec![v[0]; n]),
                 k if k == n => Ok(v),
-                k => Err(field_err(input, key, format!("has {k} values but amp has {n}"))),
+                k => Err(field_err(
+                    input,
+                    key,
+                    format!("has {k} values but amp has {n}"),
+                )),
             }
         };
         let delays = bc(input.delay.clone(), "delay")?;
@@ -220,24 +255,48 @@ fn clamp_of(input: &InputConfig) -> Result<Clamp, InputError> {
                 ));
             }
         }
-        Ok(Clamp::Steps { amps, delays, durations })
+        Ok(Clamp::Steps {
+            amps,
+            delays,
+            durations,
+        })
     } else {
-        let file = match (&input.input_file, input.raw.get("file").and_then(|f| f.as_str())) {
+        let file = match (
+            &input.input_file,
+            input.raw.get("file").and_then(|f| f.as_str()),
+        ) {
             (Some(p), _) => p.clone(),
             (None, Some(f)) => resolve(f),
             _ => return Err(field_err(input, "file", "missing")),
         };
         if !file.is_file() {
-            return Err(field_err(input, "file", format!("{}: no such file", file.display())));
+            return Err(field_err(
+                input,
+                "file",
+                format!("{}: no such file", file.display()),
+            ));
         }
         let sep = input.raw.get("separator").and_then(|s| s.as_str());
-        let tc = input.raw.get("timestamps_column").and_then(|s| s.as_str()).unwrap_or("timestamps");
-        let ac = input.raw.get("amplitudes_column").and_then(|s| s.as_str()).unwrap_or("amps");
+        let tc = input
+            .raw
+            .get("timestamps_column")
+            .and_then(|s| s.as_str())
+            .unwrap_or("timestamps");
+        let ac = input
+            .raw
+            .get("amplitudes_column")
+            .and_then(|s| s.as_str())
+            .unwrap_or("amps");
         Ok(Clamp::Table(read_clamp_table(&file, sep, tc, ac)?))
     }
 }
 
-fn gids_of(cfg: &SimulationConfig, circuit: &Circuit, net: &Network, input: &InputConfig) -> Result<Vec<u32>, InputError> {
+fn gids_of(
+    cfg: &SimulationConfig,
+    circuit: &Circuit,
+    net: &Network,
+    input: &InputConfig,
+) -> Result<Vec<u32>, InputError> {
     let mut out = Vec::new();
     for sel in select(cfg, circuit, input)? {
         if let Some(p) = net.population(&sel.population) {
@@ -245,7 +304,11 @@ fn gids_of(cfg: &SimulationConfig, circuit: &Circuit, net: &Network, input: &Inp
         }
     }
     if out.is_empty() {
-        return Err(field_err(input, "node_set", "selects no simulated (non-virtual) cells"));
+        return Err(field_err(
+            input,
+            "node_set",
+            "selects no simulated (non-virtual) cells",
+        ));
     }
     Ok(out)
 }
@@ -261,23 +324,30 @@ fn poisson_input(
 ) -> Result<(), InputError> {
     let rate = num(input, "rate")?.ok_or_else(|| field_err(input, "rate", "missing (Hz)"))?;
     if !(rate.is_finite() && rate >= 0.0) {
-        return Err(field_err(input, "rate", format!("{rate}: must be a finite rate >= 0 Hz")));
+        return Err(field_err(
+            input,
+            "rate",
+            format!("{rate}: must be a finite rate >= 0 Hz"),
+        ));
     }
     let start = num(input, "start")?.unwrap_or(0.0);
     let stop = num(input, "stop")?.unwrap_or(tstop);
     let weight = num(input, "weight")?.ok_or_else(|| field_err(input, "weight", "missing"))?;
     let seed = match input.raw.get("seed") {
         None => 0,
-        Some(v) => v
-            .as_u64()
-            .ok_or_else(|| field_err(input, "seed", format!("{v}: expected a non-negative integer")))?,
+        Some(v) => v.as_u64().ok_or_else(|| {
+            field_err(
+                input,
+                "seed",
+                format!("{v}: expected a non-negative integer"),
+            )
+        })?,
     };
     let receptor = match input.raw.get("receptor_type") {
         None => None,
-        Some(v) => Some(
-            v.as_i64()
-                .ok_or_else(|| field_err(input, "receptor_type", format!("{v}: expected an integer")))?,
-        ),
+        Some(v) => Some(v.as_i64().ok_or_else(|| {
+            field_err(input, "receptor_type", format!("{v}: expected an integer"))
+        })?),
     };
     let mut n = 0usize;
     for gid in gids_of(cfg, circuit, net, input)? {
@@ -287,14 +357,30 @@ fn poisson_input(
         // default: port 0 of iaf models, receptor 1 of GLIF models
         let port = match receptor {
             Some(rt) => params.port_for(rt, weight),
-            None => params.port_for(0, weight).or_else(|_| params.port_for(1, weight)),
+            None => params
+                .port_for(0, weight)
+                .or_else(|_| params.port_for(1, weight)),
         }
         .map_err(|e| field_err(input, "receptor_type", e.to_string()))?;
         let node_id = net.node_of(gid).map(|(_, id)| id).unwrap_or(gid as u64);
         let before = d.direct.len();
-        poisson_events(gid, node_id, seed, rate, start, stop, weight, port as u16, dt, &mut d.direct);
+        poisson_events(
+            gid,
+            node_id,
+            seed,
+            rate,
+            start,
+            stop,
+            weight,
+            port as u16,
+            dt,
+            &mut d.direct,
+        );
         n += d.direct.len() - before;
     }
-    d.notes.push(format!("input {}: {} Poisson events at {} Hz", input.name, n, rate));
+    d.notes.push(format!(
+        "input {}: {} Poisson events at {} Hz",
+        input.name, n, rate
+    ));
     Ok(())
 }

