@@ -5,6 +5,9 @@
 //! the `sonata` writers, and the end-of-run summary table. Every file is written to a temporary
 //! name and renamed when complete, so an interrupted or failed run never leaves half a file.
 
+pub mod plot;
+pub mod reports;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -13,11 +13,14 @@
 //! `serde_json::Value`), so later stages never see file formats.
 
 mod circuit;
+pub mod circuit_writer;
+pub mod dataset;
 mod edges;
 mod error;
 pub(crate) mod h5;
 mod node_sets;
 mod nodes;
+pub mod report;
 pub mod spikes;
 mod types_csv;
 
