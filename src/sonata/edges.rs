@@ -431,9 +431,9 @@ fn read_population(
     }
     // Flatten one column over the groups (fast path: a single group with identity indices).
     let single_identity = groups.len() == 1
-        && group_ids
-            .as_ref()
-            .map_or(true, |v| v.iter().all(|&x| Some(&x) == groups.keys().next()))
+        && group_ids.as_ref().map_or(true, |v| {
+            v.iter().all(|&x| Some(&x) == groups.keys().next())
+        })
         && group_index
             .as_ref()
             .map_or(true, |v| v.iter().enumerate().all(|(i, &x)| x == i as u64));
