@@ -28,7 +28,7 @@ enum Feature {
 }
 
 /// Features present on main (see module docs).
-const ENABLED: &[Feature] = &[];
+const ENABLED: &[Feature] = &[Feature::Plot, Feature::Trace];
 
 // ------------------------------------------------------------------------------------------
 // Baseline network writer (hdf5 crate directly: the corruptions need raw control).
