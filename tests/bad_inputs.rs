@@ -975,6 +975,9 @@ fn run_case(c: &Case) -> Result<(), String> {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    if std::env::var_os("GLIFNET_SHOW_ERRORS").is_some() {
+        eprintln!("{:<40} {}", c.name, stderr.trim());
+    }
     let mut problems = Vec::new();
     if out.status.code() != Some(1) {
         problems.push(format!("exit code {:?}, expected 1", out.status.code()));

@@ -270,9 +270,8 @@ pub fn build_raster(
                     for (&id, &ts) in t.node_ids.iter().zip(&t.timestamps_ms) {
                         let Some(&(b, r)) = where_.get(&id) else {
                             bail!(
-                                "{}: /spikes/{}/node_ids: node id {id} is not in population {} of the config",
+                                "{}: node_ids = {id}: not a node of population {} in the config",
                                 file.display(),
-                                pop.name,
                                 pop.name
                             );
                         };
@@ -285,7 +284,7 @@ pub fn build_raster(
                 if let Some(name) = &p.population {
                     if c.node_population(name).is_none() && !p.is_empty() {
                         bail!(
-                            "{}: /spikes/{name}: population {name:?} is not in the config's networks",
+                            "{}: population = {name}: not a node population of the config's networks",
                             file.display()
                         );
                     }
