@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use glifnet::sonata::spikes::{
-    read_spikes, read_spikes_csv, write_spikes_csv, write_spikes_h5, write_spikes_h5_with,
-    PopulationSpikes, SortOrder, SpikeTrains,
+    read_spikes, read_spikes_as, read_spikes_csv, write_spikes_csv, write_spikes_h5,
+    write_spikes_h5_with, PopulationSpikes, SortOrder, SpikeFormat, SpikeTrains,
 };
 
 /// Deterministic pseudo-random spikes: times on a 0.001 ms grid (as simulator output), with ties.
@@ -288,4 +288,39 @@ fn csv_variants() {
     std::fs::write(&p, "timestamps node_ids\n1.0 x\n").unwrap();
     let e = read_spikes(&p).unwrap_err().to_string();
     assert!(e.contains("d.csv: line 2: node_ids = x"), "{e}");
+}
+
+#[test]
+fn format_by_content_and_module() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SpikeTrains {
+        populations: vec![PopulationSpikes::new("lgn", vec![1, 2], vec![0.5, 0.25])],
+    };
+    let h5 = dir.path().join("spikes.bin");
+    write_spikes_h5(&h5, &s, SortOrder::None).unwrap();
+    assert_eq!(strip(&read_spikes(&h5).unwrap()), strip(&s)); // HDF5 signature
+    let csv = dir.path().join("spikes.out");
+    write_spikes_csv(&csv, &s, SortOrder::ByTime).unwrap();
+    assert_eq!(
+        strip(&read_spikes(&csv).unwrap()),
+        expected(&s, SortOrder::ByTime)
+    );
+    let fmt = SpikeFormat::from_module("csv");
+    assert_eq!(
+        strip(&read_spikes_as(&csv, fmt).unwrap()),
+        expected(&s, SortOrder::ByTime)
+    );
+    assert_eq!(SpikeFormat::from_module("sonata"), Some(SpikeFormat::H5));
+    assert_eq!(SpikeFormat::from_module("nwb"), None);
+    let e = read_spikes_as(&csv, Some(SpikeFormat::H5))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("spikes.out") && e.contains("not a readable HDF5 file"),
+        "{e}"
+    );
+    let e = read_spikes(&dir.path().join("nope.h5"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("nope.h5: no such file"), "{e}");
 }

@@ -227,19 +227,29 @@ impl SpikeFormat {
     }
 }
 
+/// Read a spike file in an explicit format (an input's `module`, see
+/// [`SpikeFormat::from_module`]), or by extension / content when `None`.
+pub fn read_spikes_as(path: &Path, format: Option<SpikeFormat>) -> Result<SpikeTrains, SpikeError> {
+    match format {
+        Some(SpikeFormat::H5) => read_spikes_h5(path),
+        Some(SpikeFormat::Csv) => read_spikes_csv(path),
+        None => read_spikes(path),
+    }
+}
+
 /// Read a spike file, choosing the format by extension (HDF5 signature if unknown).
 pub fn read_spikes(path: &Path) -> Result<SpikeTrains, SpikeError> {
     let fmt = match SpikeFormat::from_path(path) {
         Some(f) => f,
         None => {
-            let head = std::fs::read(path)
+            let mut head = [0u8; 8];
+            let n = std::fs::File::open(path)
+                .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
                 .map_err(|e| SpikeError::Open {
                     file: path.to_path_buf(),
                     message: e.to_string(),
-                })?
-                .into_iter()
-                .take(8)
-                .collect::<Vec<u8>>();
+                })?;
+            let head = &head[..n];
             if head == b"\x89HDF\r\n\x1a\n" {
                 SpikeFormat::H5
             } else {
@@ -334,7 +344,12 @@ pub fn read_spikes_h5(path: &Path) -> Result<SpikeTrains, SpikeError> {
     } else {
         for name in groups {
             let g = h5::group(path, &spikes, &name)?;
-            populations.push(read_pair(path, &g, "node_ids", Some(name))?);
+            let ids = if !g.link_exists("node_ids") && g.link_exists("gids") {
+                "gids"
+            } else {
+                "node_ids"
+            };
+            populations.push(read_pair(path, &g, ids, Some(name))?);
         }
     }
     Ok(SpikeTrains { populations })
