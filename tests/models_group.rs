@@ -156,7 +156,7 @@ fn group_construction_errors() {
         .unwrap_err()
         .to_string()
         .contains("ports"));
-    assert!(ModelGroup::new(&[a.clone()], &[0, 1], 0.1)
+    assert!(ModelGroup::new(std::slice::from_ref(&a), &[0, 1], 0.1)
         .unwrap_err()
         .to_string()
         .contains("set 1"));
