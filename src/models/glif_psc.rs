@@ -567,13 +567,22 @@ fn kernel_body<C: Co, const A: bool>(
                 isyn[i] = 0.0;
             }
         }
+        // Item 7 fused in: once a port's states have acted on U they advance one step
+        // (y2 ← P21·y1 + P22·y2; y1 ← P11·y1 + psc0·W, P22 = P11). The synapses do not
+        // depend on the spike test, so doing this before it changes nothing but memory traffic.
         for p in 0..np {
-            let y1 = &st.y1[p * n + c0..p * n + c1];
-            let y2 = &st.y2[p * n + c0..p * n + c1];
+            let o = (s * np + p) * n;
+            let w = &input.syn[o + c0..o + c1];
+            let y1 = &mut st.y1[p * n + c0..p * n + c1];
+            let y2 = &mut st.y2[p * n + c0..p * n + c1];
             let (p31, p32) = (co.p31[p], co.p32[p]);
+            let (p11, p21, psc0) = (co.p11[p], co.p21[p], co.psc0[p]);
             for i in 0..m {
-                u_new[i] += p31.at(i) * y1[i] + p32.at(i) * y2[i];
-                isyn[i] += y2[i];
+                let (a, b) = (y1[i], y2[i]);
+                u_new[i] += p31.at(i) * a + p32.at(i) * b;
+                isyn[i] += b;
+                y2[i] = p21.at(i) * a + p11.at(i) * b;
+                y1[i] = a * p11.at(i) + psc0.at(i) * w[i];
             }
         }
         // Items 1, 4, 5, 6 (test): thresholds and the spike test, as masked selects.
@@ -631,19 +640,6 @@ fn kernel_body<C: Co, const A: bool>(
                 st.u[j] = pn.fv[j] * v_old[i] + pn.vadd[j];
                 st.th_s[j] = st.th_s[j] * pn.ds_ref[j] + pn.th_add[j];
                 spikes.push((j as u32, s as u32));
-            }
-        }
-        // Item 7: y2 ← P21·y1 + P22·y2; y1 ← P11·y1 + psc0·W (P22 = P11).
-        for p in 0..np {
-            let o = (s * np + p) * n;
-            let w = &input.syn[o + c0..o + c1];
-            let y1 = &mut st.y1[p * n + c0..p * n + c1];
-            let y2 = &mut st.y2[p * n + c0..p * n + c1];
-            let (p11, p21, psc0) = (co.p11[p], co.p21[p], co.psc0[p]);
-            for i in 0..m {
-                let a = y1[i];
-                y2[i] = p21.at(i) * a + p11.at(i) * y2[i];
-                y1[i] = a * p11.at(i) + psc0.at(i) * w[i];
             }
         }
         // Item 8: the current delivered in this step is used from the next step on.
