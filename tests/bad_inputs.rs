@@ -1,0 +1,1084 @@
+//! Bad-input corpus (issue #7): every case builds a small valid network in a fresh folder,
+//! breaks exactly one thing, runs the `glifnet` binary, and asserts
+//! * exit code 1,
+//! * one line on stderr naming the file, the field and the value (case-insensitive),
+//! * no panic text,
+//! * no output files left behind (only a run log may remain in `output/`).
+//!
+//! The baseline network (4 v1 cells: 2 glif_psc + 2 iaf_psc_alpha, 3 virtual lgn cells,
+//! recurrent and input edges, an input spike file) is generated here; nothing is read from the
+//! shared reference folder. Cases are grouped by the feature they need; a group is listed in
+//! `ENABLED` once that feature is on main.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+mod common;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Feature {
+    /// `glifnet run` end to end.
+    Run,
+    /// `reports` blocks in `glifnet run`.
+    Reports,
+    /// `glifnet plot raster|rates` (spike readers).
+    Plot,
+    /// `glifnet plot trace` (report reader).
+    Trace,
+}
+
+/// Features present on main (see module docs).
+const ENABLED: &[Feature] = &[Feature::Plot, Feature::Trace];
+
+// ------------------------------------------------------------------------------------------
+// Baseline network writer (hdf5 crate directly: the corruptions need raw control).
+
+fn ds<T: hdf5::H5Type>(g: &hdf5::Group, name: &str, data: &[T]) -> hdf5::Dataset {
+    g.new_dataset_builder()
+        .with_data(data)
+        .create(name)
+        .unwrap()
+}
+
+fn sonata_root(f: &hdf5::File) {
+    f.new_attr::<u32>()
+        .shape(())
+        .create("magic")
+        .unwrap()
+        .write_scalar(&0x0A7Au32)
+        .unwrap();
+    f.new_attr_builder()
+        .with_data(&[0u32, 1])
+        .create("version")
+        .unwrap();
+}
+
+fn write_nodes(path: &Path, pop: &str, type_ids: &[u64]) {
+    let f = hdf5::File::create(path).unwrap();
+    sonata_root(&f);
+    let g = f.create_group(&format!("nodes/{pop}")).unwrap();
+    let n = type_ids.len();
+    ds(&g, "node_id", &(0..n as u64).collect::<Vec<_>>());
+    ds(&g, "node_type_id", type_ids);
+    ds(&g, "node_group_id", &vec![0u32; n]);
+    ds(&g, "node_group_index", &(0..n as u64).collect::<Vec<_>>());
+    let g0 = g.create_group("0").unwrap();
+    ds(&g0, "x", &(0..n).map(|i| i as f64).collect::<Vec<_>>());
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_edges(
+    path: &Path,
+    pop: &str,
+    src_pop: &str,
+    tgt_pop: &str,
+    src: &[u64],
+    tgt: &[u64],
+    type_id: u32,
+) {
+    let f = hdf5::File::create(path).unwrap();
+    sonata_root(&f);
+    let g = f.create_group(&format!("edges/{pop}")).unwrap();
+    let n = src.len();
+    let s = ds(&g, "source_node_id", src);
+    let v: hdf5::types::VarLenUnicode = src_pop.parse().unwrap();
+    s.new_attr::<hdf5::types::VarLenUnicode>()
+        .shape(())
+        .create("node_population")
+        .unwrap()
+        .write_scalar(&v)
+        .unwrap();
+    let t = ds(&g, "target_node_id", tgt);
+    let v: hdf5::types::VarLenUnicode = tgt_pop.parse().unwrap();
+    t.new_attr::<hdf5::types::VarLenUnicode>()
+        .shape(())
+        .create("node_population")
+        .unwrap()
+        .write_scalar(&v)
+        .unwrap();
+    ds(&g, "edge_type_id", &vec![type_id; n]);
+    ds(&g, "edge_group_id", &vec![0u16; n]);
+    ds(&g, "edge_group_index", &(0..n as u32).collect::<Vec<_>>());
+    let g0 = g.create_group("0").unwrap();
+    ds(&g0, "nsyns", &vec![1u32; n]);
+}
+
+fn write_spikes_h5(path: &Path, pop: &str, ids: &[u64], times: &[f64]) {
+    let f = hdf5::File::create(path).unwrap();
+    sonata_root(&f);
+    let g = f.create_group(&format!("spikes/{pop}")).unwrap();
+    let v: hdf5::types::VarLenUnicode = "none".parse().unwrap();
+    g.new_attr::<hdf5::types::VarLenUnicode>()
+        .shape(())
+        .create("sorting")
+        .unwrap()
+        .write_scalar(&v)
+        .unwrap();
+    ds(&g, "node_ids", ids);
+    let t = ds(&g, "timestamps", times);
+    let v: hdf5::types::VarLenUnicode = "ms".parse().unwrap();
+    t.new_attr::<hdf5::types::VarLenUnicode>()
+        .shape(())
+        .create("units")
+        .unwrap()
+        .write_scalar(&v)
+        .unwrap();
+}
+
+fn write(path: &Path, text: &str) {
+    if let Some(p) = path.parent() {
+        std::fs::create_dir_all(p).unwrap();
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+const GLIF_JSON: &str = r#"{
+  "V_m": -70.0, "V_th": -50.0, "g": 5.0, "E_L": -70.0, "C_m": 60.0, "t_ref": 2.0,
+  "V_reset": -70.0, "asc_init": [0.0, 0.0], "asc_decay": [0.1, 0.3],
+  "asc_amps": [-30.0, -60.0], "tau_syn": [5.5, 8.5],
+  "spike_dependent_threshold": false, "after_spike_currents": true, "adapting_threshold": false
+}"#;
+
+const LIF_JSON: &str = r#"{"I_e": 0.0, "tau_m": 24.0, "C_m": 120.0, "t_ref": 3.0,
+  "E_L": -75.0, "V_th": -37.0, "V_reset": -53.0}"#;
+
+const CIRCUIT_JSON: &str = r#"{
+  "manifest": {"$BASE_DIR": "${configdir}", "$NETWORK_DIR": "$BASE_DIR/network",
+               "$MODELS_DIR": "$BASE_DIR/components"},
+  "components": {"point_neuron_models_dir": "$MODELS_DIR/cell_models",
+                 "synaptic_models_dir": "$MODELS_DIR/synaptic_models"},
+  "networks": {
+    "nodes": [
+      {"nodes_file": "$NETWORK_DIR/v1_nodes.h5", "node_types_file": "$NETWORK_DIR/v1_node_types.csv"},
+      {"nodes_file": "$NETWORK_DIR/lgn_nodes.h5", "node_types_file": "$NETWORK_DIR/lgn_node_types.csv"}
+    ],
+    "edges": [
+      {"edges_file": "$NETWORK_DIR/v1_v1_edges.h5", "edge_types_file": "$NETWORK_DIR/v1_v1_edge_types.csv"},
+      {"edges_file": "$NETWORK_DIR/lgn_v1_edges.h5", "edge_types_file": "$NETWORK_DIR/lgn_v1_edge_types.csv"}
+    ]
+  }
+}"#;
+
+fn simulation_json(reports: bool) -> String {
+    let reports = if reports {
+        r#", "reports": {"v_report": {"module": "membrane_report", "cells": "v1",
+              "variable_name": "V_m", "file_name": "v_report.h5", "dt": 0.1}}"#
+    } else {
+        ""
+    };
+    format!(
+        r#"{{
+  "manifest": {{"$BASE_DIR": "${{configdir}}", "$OUTPUT_DIR": "$BASE_DIR/output",
+               "$INPUT_DIR": "$BASE_DIR/inputs"}},
+  "target_simulator": "NEST",
+  "run": {{"tstop": 200.0, "dt": 0.1}},
+  "inputs": {{"LGN_spikes": {{"input_type": "spikes", "module": "sonata",
+                             "input_file": "$INPUT_DIR/lgn_spikes.h5", "node_set": "lgn"}}}},
+  "output": {{"log_file": "log.txt", "spikes_file": "spikes.h5", "spikes_file_csv": "spikes.csv",
+             "output_dir": "$OUTPUT_DIR", "overwrite_output_dir": true}},
+  "network": "config.circuit.json"{reports}
+}}"#
+    )
+}
+
+/// Writes the valid baseline network into `d`.
+fn make_net(d: &Path) {
+    let net = d.join("network");
+    std::fs::create_dir_all(&net).unwrap();
+    write_nodes(&net.join("v1_nodes.h5"), "v1", &[100, 100, 101, 101]);
+    write(
+        &net.join("v1_node_types.csv"),
+        "node_type_id model_type model_template model_name ei dynamics_params\r\n\
+         100 point_neuron nest:glif_psc Scnn1a e glif.json\r\n\
+         101 point_neuron nest:iaf_psc_alpha LIF_exc e lif.json\r\n",
+    );
+    write_nodes(&net.join("lgn_nodes.h5"), "lgn", &[100, 100, 100]);
+    write(
+        &net.join("lgn_node_types.csv"),
+        "node_type_id model_type ei\r\n100 virtual e\r\n",
+    );
+    write_edges(
+        &net.join("v1_v1_edges.h5"),
+        "v1_to_v1",
+        "v1",
+        "v1",
+        &[1, 2, 3, 0],
+        &[0, 0, 1, 2],
+        100,
+    );
+    write(
+        &net.join("v1_v1_edge_types.csv"),
+        "edge_type_id target_query source_query model_template syn_weight dynamics_params delay\r\n\
+         100 * * static_synapse 5.0 e2e.json 2.0\r\n",
+    );
+    write_edges(
+        &net.join("lgn_v1_edges.h5"),
+        "lgn_to_v1",
+        "lgn",
+        "v1",
+        &[0, 1, 2, 0, 1, 2],
+        &[0, 1, 2, 3, 0, 1],
+        100,
+    );
+    write(
+        &net.join("lgn_v1_edge_types.csv"),
+        "edge_type_id target_query source_query model_template syn_weight dynamics_params delay\r\n\
+         100 * * static_synapse 40.0 e2e.json 2.0\r\n",
+    );
+    write(&d.join("components/cell_models/glif.json"), GLIF_JSON);
+    write(&d.join("components/cell_models/lif.json"), LIF_JSON);
+    write(
+        &d.join("components/synaptic_models/e2e.json"),
+        r#"{"receptor_type": 1}"#,
+    );
+    std::fs::create_dir_all(d.join("inputs")).unwrap();
+    let times: Vec<f64> = (0..60).map(|k| 1.5 + k as f64 * 3.1).collect();
+    let ids: Vec<u64> = (0..60).map(|k| k % 3).collect();
+    write_spikes_h5(&d.join("inputs/lgn_spikes.h5"), "lgn", &ids, &times);
+    write(&d.join("config.circuit.json"), CIRCUIT_JSON);
+    write(
+        &d.join("config.simulation.json"),
+        &simulation_json(ENABLED.contains(&Feature::Reports)),
+    );
+    // For the plot cases: a spike CSV, a spike h5 of v1 and a membrane report.
+    write(
+        &d.join("v1_spikes.csv"),
+        "timestamps population node_ids\n10.0 v1 0\n12.5 v1 2\n40.0 v1 1\n",
+    );
+    write_spikes_h5(
+        &d.join("v1_spikes.h5"),
+        "v1",
+        &[0, 2, 1],
+        &[10.0, 12.5, 40.0],
+    );
+    let layout = glifnet::sonata::report::ReportLayout {
+        populations: vec![("v1".into(), vec![0, 1, 2, 3])],
+        variable: "V_m".into(),
+        units: "mV".into(),
+        tstart: 0.0,
+        dt: 0.1,
+    };
+    let mut w =
+        glifnet::sonata::report::ReportWriter::create(&d.join("report.h5"), &layout).unwrap();
+    w.push_rows(&vec![-70.0; 4 * 100]).unwrap();
+    w.finish().unwrap();
+}
+
+// ------------------------------------------------------------------------------------------
+// Mutation helpers.
+
+fn edit(path: &Path, from: &str, to: &str) {
+    let s = std::fs::read_to_string(path).unwrap();
+    assert!(s.contains(from), "{} lacks {from:?}", path.display());
+    std::fs::write(path, s.replacen(from, to, 1)).unwrap();
+}
+
+fn truncate(path: &Path, len: usize) {
+    let b = std::fs::read(path).unwrap();
+    std::fs::write(path, &b[..len.min(b.len())]).unwrap();
+}
+
+fn h5_edit(path: &Path, f: impl FnOnce(&hdf5::File)) {
+    let h = hdf5::File::open_rw(path).unwrap();
+    f(&h);
+    h.close().unwrap();
+}
+
+fn replace_ds<T: hdf5::H5Type>(h: &hdf5::File, group: &str, name: &str, data: &[T]) {
+    let g = h.group(group).unwrap();
+    g.unlink(name).unwrap();
+    ds(&g, name, data);
+}
+
+fn json_set(path: &Path, pointer: &str, value: serde_json::Value) {
+    let mut j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    *j.pointer_mut(pointer)
+        .unwrap_or_else(|| panic!("{pointer} not in {}", path.display())) = value;
+    std::fs::write(path, serde_json::to_string_pretty(&j).unwrap()).unwrap();
+}
+
+// ------------------------------------------------------------------------------------------
+// Cases.
+
+type Mutate = fn(&Path);
+
+struct Case {
+    name: &'static str,
+    feature: Feature,
+    mutate: Mutate,
+    /// Arguments after `glifnet`; `{d}` is replaced by the case folder.
+    args: &'static [&'static str],
+    /// Substrings (case-insensitive) the error line must contain: file, field, value.
+    expect: &'static [&'static str],
+}
+
+const RUN: &[&str] = &["run", "{d}/config.simulation.json"];
+
+fn cases() -> Vec<Case> {
+    use Feature::*;
+    vec![
+        // ---- HDF5 circuit files --------------------------------------------------------
+        Case {
+            name: "nodes_h5_truncated",
+            feature: Run,
+            mutate: |d| truncate(&d.join("network/v1_nodes.h5"), 600),
+            args: RUN,
+            expect: &["v1_nodes.h5"],
+        },
+        Case {
+            name: "nodes_h5_not_hdf5",
+            feature: Run,
+            mutate: |d| {
+                write(
+                    &d.join("network/v1_nodes.h5"),
+                    "node_id,node_type_id\n0,100\n",
+                )
+            },
+            args: RUN,
+            expect: &["v1_nodes.h5"],
+        },
+        Case {
+            name: "nodes_missing_node_type_id",
+            feature: Run,
+            mutate: |d| {
+                h5_edit(&d.join("network/v1_nodes.h5"), |h| {
+                    h.group("nodes/v1").unwrap().unlink("node_type_id").unwrap()
+                })
+            },
+            args: RUN,
+            expect: &["v1_nodes.h5", "node_type_id"],
+        },
+        Case {
+            name: "nodes_missing_population_group",
+            feature: Run,
+            mutate: |d| {
+                h5_edit(&d.join("network/v1_nodes.h5"), |h| {
+                    h.unlink("nodes/v1").unwrap()
+                })
+            },
+            args: RUN,
+            expect: &["v1_nodes.h5", "nodes"],
+        },
+        Case {
+            name: "nodes_node_type_id_float",
+            feature: Run,
+            mutate: |d| {
+                h5_edit(&d.join("network/v1_nodes.h5"), |h| {
+                    replace_ds(
+                        h,
+                        "nodes/v1",
+                        "node_type_id",
+                        &[100.5f64, 100.0, 101.0, 101.0],
+                    )
+                })
+            },
+            args: RUN,
+            expect: &["v1_nodes.h5", "node_type_id"],
+        },
+        Case {
+            name: "nodes_length_mismatch",
+            feature: Run,
+            mutate: |d| {
+                h5_edit(&d.join("network/v1_nodes.h5"), |h| {
+                    replace_ds(h, "nodes/v1", "node_type_id", &[100u64, 100, 101])
+                })
+            },
+            args: RUN,
+            expect: &["v1_nodes.h5", "node_type_id", "3"],
+        },
+        Case {
+            name: "nodes_unknown_node_type",
+            feature: Run,
+            mutate: |d| {
+                h5_edit(&d.join("network/v1_nodes.h5"), |h| {
+                    replace_ds(h, "nodes/v1", "node_type_id", &[100u64, 100, 101, 777])
+                })
+            },
+            args: RUN,
+            expect: &["node_type_id", "777"],
+        },
+        Case {
+            name: "edges_length_mismatch",
+            feature: Run,
+            mutate: |d| {
+                h5_edit(&d.join("network/v1_v1_edges.h5"), |h| {
+                    replace_ds(h, "edges/v1_to_v1", "target_node_id", &[0u64, 0, 1])
+                })
+            },
+            args: RUN,
+            expect: &["v1_v1_edges.h5", "target_node_id"],
+        },
+        Case {
+            name: "edges_missing_edge_type_id",
+            feature: Run,
+            mutate: |d| {
+                h5_edit(&d.join("network/v1_v1_edges.h5"), |h| {
+                    h.group("edges/v1_to_v1")
+                        .unwrap()
+                        .unlink("edge_type_id")
+                        .unwrap()
+                })
+            },
+            args: RUN,
+            expect: &["v1_v1_edges.h5", "edge_type_id"],
+        },
+        Case {
+            name: "edges_target_out_of_range",
+            feature: Run,
+            mutate: |d| {
+                h5_edit(&d.join("network/lgn_v1_edges.h5"), |h| {
+                    let g = h.group("edges/lgn_to_v1").unwrap();
+                    let t = g.dataset("target_node_id").unwrap();
+                    t.write(&[0u64, 1, 2, 3, 0, 42]).unwrap();
+                })
+            },
+            args: RUN,
+            expect: &["lgn_v1_edges.h5", "target_node_id", "42"],
+        },
+        Case {
+            name: "edges_h5_truncated",
+            feature: Run,
+            mutate: |d| truncate(&d.join("network/lgn_v1_edges.h5"), 800),
+            args: RUN,
+            expect: &["lgn_v1_edges.h5"],
+        },
+        // ---- type tables ---------------------------------------------------------------
+        Case {
+            name: "node_types_missing_column",
+            feature: Run,
+            mutate: |d| {
+                edit(
+                    &d.join("network/v1_node_types.csv"),
+                    "node_type_id model_type",
+                    "type_id model_type",
+                )
+            },
+            args: RUN,
+            expect: &["v1_node_types.csv", "node_type_id"],
+        },
+        Case {
+            name: "node_types_duplicate_id",
+            feature: Run,
+            mutate: |d| {
+                edit(
+                    &d.join("network/v1_node_types.csv"),
+                    "101 point_neuron",
+                    "100 point_neuron",
+                )
+            },
+            args: RUN,
+            expect: &["v1_node_types.csv", "100"],
+        },
+        Case {
+            name: "unknown_model_template",
+            feature: Run,
+            mutate: |d| {
+                edit(
+                    &d.join("network/v1_node_types.csv"),
+                    "nest:iaf_psc_alpha",
+                    "nest:hh_cond_beta",
+                )
+            },
+            args: RUN,
+            expect: &["hh_cond_beta"],
+        },
+        Case {
+            name: "syn_weight_nan",
+            feature: Run,
+            mutate: |d| {
+                edit(
+                    &d.join("network/v1_v1_edge_types.csv"),
+                    "static_synapse 5.0",
+                    "static_synapse nan",
+                )
+            },
+            args: RUN,
+            expect: &["v1_v1_edge_types.csv", "syn_weight", "nan"],
+        },
+        Case {
+            name: "syn_weight_inf",
+            feature: Run,
+            mutate: |d| {
+                edit(
+                    &d.join("network/lgn_v1_edge_types.csv"),
+                    "static_synapse 40.0",
+                    "static_synapse inf",
+                )
+            },
+            args: RUN,
+            expect: &["lgn_v1_edge_types.csv", "syn_weight", "inf"],
+        },
+        Case {
+            name: "delay_below_dt",
+            feature: Run,
+            mutate: |d| {
+                edit(
+                    &d.join("network/v1_v1_edge_types.csv"),
+                    "e2e.json 2.0",
+                    "e2e.json 0.05",
+                )
+            },
+            args: RUN,
+            expect: &["delay", "0.05"],
+        },
+        Case {
+            name: "delay_negative",
+            feature: Run,
+            mutate: |d| {
+                edit(
+                    &d.join("network/lgn_v1_edge_types.csv"),
+                    "e2e.json 2.0",
+                    "e2e.json -1.0",
+                )
+            },
+            args: RUN,
+            expect: &["delay", "-1"],
+        },
+        Case {
+            name: "unknown_weight_function",
+            feature: Run,
+            mutate: |d| {
+                let p = d.join("network/v1_v1_edge_types.csv");
+                edit(&p, "delay\r\n", "delay weight_function\r\n");
+                edit(&p, "2.0\r\n", "2.0 gaussian_by_distance\r\n");
+            },
+            args: RUN,
+            expect: &["weight_function", "gaussian_by_distance"],
+        },
+        // ---- model parameters ----------------------------------------------------------
+        Case {
+            name: "v_reset_above_threshold",
+            feature: Run,
+            mutate: |d| {
+                json_set(
+                    &d.join("components/cell_models/lif.json"),
+                    "/V_reset",
+                    (-30.0).into(),
+                )
+            },
+            args: RUN,
+            expect: &["lif.json", "V_reset", "-30"],
+        },
+        Case {
+            name: "negative_capacitance",
+            feature: Run,
+            mutate: |d| {
+                json_set(
+                    &d.join("components/cell_models/glif.json"),
+                    "/C_m",
+                    (-60.0).into(),
+                )
+            },
+            args: RUN,
+            expect: &["glif.json", "C_m", "-60"],
+        },
+        Case {
+            name: "negative_tau_syn",
+            feature: Run,
+            mutate: |d| {
+                json_set(
+                    &d.join("components/cell_models/glif.json"),
+                    "/tau_syn",
+                    serde_json::json!([5.5, -8.5]),
+                )
+            },
+            args: RUN,
+            expect: &["glif.json", "tau_syn", "-8.5"],
+        },
+        Case {
+            name: "huge_parameter_overflows_to_inf",
+            feature: Run,
+            mutate: |d| {
+                edit(
+                    &d.join("components/cell_models/lif.json"),
+                    "\"tau_m\": 24.0",
+                    "\"tau_m\": 1e999",
+                )
+            },
+            args: RUN,
+            expect: &["lif.json"],
+        },
+        Case {
+            name: "dynamics_params_file_missing",
+            feature: Run,
+            mutate: |d| std::fs::remove_file(d.join("components/cell_models/lif.json")).unwrap(),
+            args: RUN,
+            expect: &["lif.json"],
+        },
+        Case {
+            name: "missing_components_folder",
+            feature: Run,
+            mutate: |d| std::fs::remove_dir_all(d.join("components")).unwrap(),
+            args: RUN,
+            expect: &["components"],
+        },
+        // ---- input spikes --------------------------------------------------------------
+        Case {
+            name: "input_spike_time_zero",
+            feature: Run,
+            mutate: |d| {
+                h5_edit(&d.join("inputs/lgn_spikes.h5"), |h| {
+                    let t = h.dataset("spikes/lgn/timestamps").unwrap();
+                    let mut v = t.read_raw::<f64>().unwrap();
+                    v[7] = 0.0;
+                    t.write(&v).unwrap();
+                })
+            },
+            args: RUN,
+            expect: &["lgn_spikes.h5", "timestamps", "0"],
+        },
+        Case {
+            name: "input_spike_time_negative",
+            feature: Run,
+            mutate: |d| {
+                h5_edit(&d.join("inputs/lgn_spikes.h5"), |h| {
+                    let t = h.dataset("spikes/lgn/timestamps").unwrap();
+                    let mut v = t.read_raw::<f64>().unwrap();
+                    v[3] = -2.5;
+                    t.write(&v).unwrap();
+                })
+            },
+            args: RUN,
+            expect: &["lgn_spikes.h5", "timestamps", "-2.5"],
+        },
+        Case {
+            name: "input_spike_node_matches_nothing",
+            feature: Run,
+            mutate: |d| {
+                h5_edit(&d.join("inputs/lgn_spikes.h5"), |h| {
+                    let t = h.dataset("spikes/lgn/node_ids").unwrap();
+                    let mut v = t.read_raw::<u64>().unwrap();
+                    v[5] = 99;
+                    t.write(&v).unwrap();
+                })
+            },
+            args: RUN,
+            expect: &["lgn_spikes.h5", "node_ids", "99"],
+        },
+        Case {
+            name: "input_spikes_length_mismatch",
+            feature: Run,
+            mutate: |d| {
+                h5_edit(&d.join("inputs/lgn_spikes.h5"), |h| {
+                    replace_ds(h, "spikes/lgn", "node_ids", &[0u64, 1, 2])
+                })
+            },
+            args: RUN,
+            expect: &["lgn_spikes.h5", "node_ids"],
+        },
+        Case {
+            name: "input_file_missing",
+            feature: Run,
+            mutate: |d| std::fs::remove_file(d.join("inputs/lgn_spikes.h5")).unwrap(),
+            args: RUN,
+            expect: &["lgn_spikes.h5"],
+        },
+        // ---- configuration -------------------------------------------------------------
+        Case {
+            name: "config_references_itself",
+            feature: Run,
+            mutate: |d| {
+                edit(
+                    &d.join("config.simulation.json"),
+                    "\"network\": \"config.circuit.json\"",
+                    "\"network\": \"config.simulation.json\"",
+                )
+            },
+            args: RUN,
+            expect: &["config.simulation.json", "network"],
+        },
+        Case {
+            name: "config_invalid_json",
+            feature: Run,
+            mutate: |d| truncate(&d.join("config.simulation.json"), 120),
+            args: RUN,
+            expect: &["config.simulation.json"],
+        },
+        Case {
+            name: "config_undefined_manifest_variable",
+            feature: Run,
+            mutate: |d| {
+                edit(
+                    &d.join("config.simulation.json"),
+                    "$INPUT_DIR/lgn_spikes.h5",
+                    "$NOPE_DIR/lgn_spikes.h5",
+                )
+            },
+            args: RUN,
+            expect: &["config.simulation.json", "NOPE_DIR"],
+        },
+        Case {
+            name: "config_dt_zero",
+            feature: Run,
+            mutate: |d| {
+                edit(
+                    &d.join("config.simulation.json"),
+                    "\"dt\": 0.1",
+                    "\"dt\": 0.0",
+                )
+            },
+            args: RUN,
+            expect: &["config.simulation.json", "dt", "0"],
+        },
+        Case {
+            name: "config_tstop_negative",
+            feature: Run,
+            mutate: |d| {
+                edit(
+                    &d.join("config.simulation.json"),
+                    "\"tstop\": 200.0",
+                    "\"tstop\": -5.0",
+                )
+            },
+            args: RUN,
+            expect: &["config.simulation.json", "tstop", "-5"],
+        },
+        Case {
+            name: "unwritable_output_folder",
+            feature: Run,
+            mutate: |d| {
+                // output_dir below a regular file: not creatable even for root.
+                write(&d.join("blocker"), "a file, not a folder");
+                edit(
+                    &d.join("config.simulation.json"),
+                    "$BASE_DIR/output",
+                    "$BASE_DIR/blocker/output",
+                );
+            },
+            args: RUN,
+            expect: &["blocker/output"],
+        },
+        // ---- reports -------------------------------------------------------------------
+        Case {
+            name: "report_unknown_variable",
+            feature: Reports,
+            mutate: |d| {
+                edit(
+                    &d.join("config.simulation.json"),
+                    "\"variable_name\": \"V_m\"",
+                    "\"variable_name\": \"V_x\"",
+                )
+            },
+            args: RUN,
+            expect: &["config.simulation.json", "variable_name", "V_x"],
+        },
+        Case {
+            name: "report_unknown_node_set",
+            feature: Reports,
+            mutate: |d| {
+                edit(
+                    &d.join("config.simulation.json"),
+                    "\"cells\": \"v1\"",
+                    "\"cells\": \"v2\"",
+                )
+            },
+            args: RUN,
+            expect: &["config.simulation.json", "cells", "v2"],
+        },
+        Case {
+            name: "report_dt_negative",
+            feature: Reports,
+            mutate: |d| {
+                edit(
+                    &d.join("config.simulation.json"),
+                    "\"dt\": 0.1}}",
+                    "\"dt\": -0.1}}",
+                )
+            },
+            args: RUN,
+            expect: &["config.simulation.json", "dt", "-0.1"],
+        },
+        // ---- plot ----------------------------------------------------------------------
+        Case {
+            name: "plot_spikes_h5_truncated",
+            feature: Plot,
+            mutate: |d| truncate(&d.join("v1_spikes.h5"), 500),
+            args: &[
+                "plot",
+                "raster",
+                "{d}/v1_spikes.h5",
+                "-o",
+                "{d}/output/raster.png",
+            ],
+            expect: &["v1_spikes.h5"],
+        },
+        Case {
+            name: "plot_spikes_csv_bad_timestamp",
+            feature: Plot,
+            mutate: |d| edit(&d.join("v1_spikes.csv"), "12.5 v1 2", "12.5x v1 2"),
+            args: &[
+                "plot",
+                "raster",
+                "{d}/v1_spikes.csv",
+                "-o",
+                "{d}/output/raster.png",
+            ],
+            expect: &["v1_spikes.csv", "12.5x"],
+        },
+        Case {
+            name: "plot_spikes_h5_missing_timestamps",
+            feature: Plot,
+            mutate: |d| {
+                h5_edit(&d.join("v1_spikes.h5"), |h| {
+                    h.group("spikes/v1").unwrap().unlink("timestamps").unwrap()
+                })
+            },
+            args: &[
+                "plot",
+                "rates",
+                "{d}/v1_spikes.h5",
+                "-o",
+                "{d}/output/rates.png",
+            ],
+            expect: &["v1_spikes.h5", "timestamps"],
+        },
+        Case {
+            name: "plot_unsupported_extension",
+            feature: Plot,
+            mutate: |_| {},
+            args: &[
+                "plot",
+                "raster",
+                "{d}/v1_spikes.csv",
+                "-o",
+                "{d}/output/raster.jpg",
+            ],
+            expect: &["raster.jpg", "output", "jpg"],
+        },
+        Case {
+            name: "plot_empty_window",
+            feature: Plot,
+            mutate: |_| {},
+            args: &[
+                "plot",
+                "raster",
+                "{d}/v1_spikes.csv",
+                "-o",
+                "{d}/output/raster.png",
+                "--tmin",
+                "50",
+                "--tmax",
+                "20",
+            ],
+            expect: &["v1_spikes.csv", "tmin", "50"],
+        },
+        Case {
+            name: "plot_spike_population_matches_nothing",
+            feature: Plot,
+            mutate: |d| edit(&d.join("v1_spikes.csv"), "12.5 v1 2", "12.5 v9 2"),
+            args: &[
+                "plot",
+                "raster",
+                "{d}/v1_spikes.csv",
+                "--config",
+                "{d}/config.simulation.json",
+                "-o",
+                "{d}/output/raster.png",
+            ],
+            expect: &["v1_spikes.csv", "v9"],
+        },
+        Case {
+            name: "plot_spike_node_not_in_config",
+            feature: Plot,
+            mutate: |d| edit(&d.join("v1_spikes.csv"), "40.0 v1 1", "40.0 v1 17"),
+            args: &[
+                "plot",
+                "raster",
+                "{d}/v1_spikes.csv",
+                "--config",
+                "{d}/config.simulation.json",
+                "-o",
+                "{d}/output/raster.png",
+            ],
+            expect: &["v1_spikes.csv", "node_ids", "17"],
+        },
+        Case {
+            name: "plot_trace_not_a_report",
+            feature: Trace,
+            mutate: |_| {},
+            args: &[
+                "plot",
+                "trace",
+                "{d}/v1_spikes.h5",
+                "--node",
+                "0",
+                "-o",
+                "{d}/output/t.png",
+            ],
+            expect: &["v1_spikes.h5", "/report"],
+        },
+        Case {
+            name: "plot_trace_node_not_recorded",
+            feature: Trace,
+            mutate: |_| {},
+            args: &[
+                "plot",
+                "trace",
+                "{d}/report.h5",
+                "--node",
+                "12",
+                "-o",
+                "{d}/output/t.png",
+            ],
+            expect: &["report.h5", "node_ids", "12"],
+        },
+        Case {
+            name: "plot_trace_time_corrupt",
+            feature: Trace,
+            mutate: |d| {
+                h5_edit(&d.join("report.h5"), |h| {
+                    h.dataset("report/v1/mapping/time")
+                        .unwrap()
+                        .write(&[0.0f64, 10.0, 0.0])
+                        .unwrap()
+                })
+            },
+            args: &[
+                "plot",
+                "trace",
+                "{d}/report.h5",
+                "--node",
+                "1",
+                "-o",
+                "{d}/output/t.png",
+            ],
+            expect: &["report.h5", "time", "0"],
+        },
+    ]
+}
+
+/// Files left in the output folder, ignoring the run log.
+fn leftovers(out: &Path) -> Vec<String> {
+    let Ok(rd) = std::fs::read_dir(out) else {
+        return Vec::new();
+    };
+    let mut v: Vec<String> = rd
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "log.txt")
+        .collect();
+    v.sort();
+    v
+}
+
+fn run_case(c: &Case) -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    make_net(d);
+    (c.mutate)(d);
+    std::fs::create_dir_all(d.join("output")).unwrap();
+    let ds = d.display().to_string();
+    let args: Vec<String> = c.args.iter().map(|a| a.replace("{d}", &ds)).collect();
+    let out = Command::new(common::glifnet_bin())
+        .args(&args)
+        .current_dir(d)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    if std::env::var_os("GLIFNET_SHOW_ERRORS").is_some() {
+        eprintln!("{:<40} {}", c.name, stderr.trim());
+    }
+    let mut problems = Vec::new();
+    if out.status.code() != Some(1) {
+        problems.push(format!("exit code {:?}, expected 1", out.status.code()));
+    }
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    if lines.len() != 1 {
+        problems.push(format!("{} stderr lines, expected 1", lines.len()));
+    }
+    if stderr.contains("panicked") || stderr.contains("RUST_BACKTRACE") {
+        problems.push("panic text on stderr".into());
+    }
+    let low = stderr.to_lowercase();
+    for e in c.expect {
+        if !low.contains(&e.to_lowercase()) {
+            problems.push(format!("message lacks {e:?}"));
+        }
+    }
+    let left = leftovers(&d.join("output"));
+    if !left.is_empty() {
+        problems.push(format!("left in output/: {left:?}"));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}: {}\n    stderr: {}",
+            c.name,
+            problems.join("; "),
+            stderr.trim()
+        ))
+    }
+}
+
+#[test]
+fn bad_input_corpus() {
+    let all = cases();
+    assert!(all.len() >= 30, "only {} cases", all.len());
+    let mut names: Vec<&str> = all.iter().map(|c| c.name).collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), all.len(), "duplicate case names");
+    let enabled: Vec<&Case> = all
+        .iter()
+        .filter(|c| ENABLED.contains(&c.feature))
+        .collect();
+    let failures: Vec<String> = enabled.iter().filter_map(|c| run_case(c).err()).collect();
+    eprintln!(
+        "bad-input corpus: {} cases defined, {} enabled, {} failed",
+        all.len(),
+        enabled.len(),
+        failures.len()
+    );
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+/// The baseline itself must be accepted, or every case above proves nothing.
+#[test]
+fn baseline_is_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    make_net(d);
+    let run = |args: &[&str]| {
+        let ds = d.display().to_string();
+        let args: Vec<String> = args.iter().map(|a| a.replace("{d}", &ds)).collect();
+        let out = Command::new(common::glifnet_bin())
+            .args(&args)
+            .current_dir(d)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    if ENABLED.contains(&Feature::Plot) {
+        run(&["plot", "raster", "{d}/v1_spikes.csv", "-o", "{d}/r.png"]);
+        run(&[
+            "plot",
+            "raster",
+            "{d}/v1_spikes.h5",
+            "--config",
+            "{d}/config.simulation.json",
+            "-o",
+            "{d}/r2.svg",
+        ]);
+    }
+    if ENABLED.contains(&Feature::Trace) {
+        run(&[
+            "plot",
+            "trace",
+            "{d}/report.h5",
+            "--node",
+            "1",
+            "-o",
+            "{d}/t.png",
+        ]);
+    }
+    if ENABLED.contains(&Feature::Run) {
+        run(&["run", "{d}/config.simulation.json"]);
+        assert!(d.join("output/spikes.h5").is_file());
+    }
+    let _: PathBuf = d.to_path_buf();
+}
