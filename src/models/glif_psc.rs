@@ -8,7 +8,10 @@
 //!
 //! Neurons are processed in cache-sized chunks over the whole block (they are independent within
 //! a block); within a chunk each step runs a few passes whose inner loops run over neurons and
-//! vectorise (membrane, ASCs, synapses) plus one cheap pass with the rare threshold branch.
+//! vectorise (ASCs, membrane, thresholds with masked selects, synapses); only the rare resets
+//! after a spike take a scalar path. A chunk whose neurons all share one parameter set (the usual
+//! case: node types are contiguous) reads its constants as scalars; otherwise from per-neuron
+//! arrays. Both variants are the same generic kernel, so the arithmetic is identical.
 
 use super::params::GlifPscParams;
 use super::propagators::{alpha_p31_p32, refractory_steps};
@@ -137,17 +140,56 @@ impl SetConsts {
     }
 }
 
-/// SoA state and per-neuron (broadcast) constants of a `glif_psc` population.
+/// A constant of the kernel: one value for the whole chunk, or one per neuron.
+trait Co: Copy {
+    fn at(self, i: usize) -> f64;
+}
+
+/// The same value for every neuron of the chunk (uniform parameter set).
+#[derive(Clone, Copy)]
+struct Uni(f64);
+
+impl Co for Uni {
+    #[inline(always)]
+    fn at(self, _i: usize) -> f64 {
+        self.0
+    }
+}
+
+/// Per-neuron values (chunk slice).
+#[derive(Clone, Copy)]
+struct Per<'a>(&'a [f64]);
+
+impl Co for Per<'_> {
+    #[inline(always)]
+    fn at(self, i: usize) -> f64 {
+        self.0[i]
+    }
+}
+
+/// The constants the per-step passes read (reset constants are read on the rare spike path).
+struct KernelCo<C> {
+    p33: C,
+    p30: C,
+    th_inf: C,
+    ds: C,
+    pv: C,
+    dv_inv: C,
+    phi: C,
+    rho: C,
+    g: C,
+    asc_s: Vec<C>,
+    asc_d: Vec<C>,
+    p11: Vec<C>,
+    p21: Vec<C>,
+    p31: Vec<C>,
+    p32: Vec<C>,
+    psc0: Vec<C>,
+}
+
+/// Per-neuron (broadcast) constants; ports and ASCs at index k·n + i.
 #[derive(Debug, Clone)]
-pub struct GlifPscGroup {
-    n: usize,
-    n_ports: usize,
-    n_asc: usize,
-    dt: f64,
-    any_r: bool,
-    any_asc: bool,
-    any_a: bool,
-    // constants, one entry per neuron (ports/ASCs: index k * n + i)
+struct PerNeuron {
     p33: Vec<f64>,
     p30: Vec<f64>,
     th_inf: Vec<f64>,
@@ -172,7 +214,11 @@ pub struct GlifPscGroup {
     p31: Vec<f64>,
     p32: Vec<f64>,
     psc0: Vec<f64>,
-    // state
+}
+
+/// Dynamic state (glif.md §3.3); ports and ASCs at index k·n + i.
+#[derive(Debug, Clone)]
+struct State {
     u: Vec<f64>,
     th_s: Vec<f64>,
     th_v: Vec<f64>,
@@ -183,6 +229,21 @@ pub struct GlifPscGroup {
     refr: Vec<u32>,
     y1: Vec<f64>,
     y2: Vec<f64>,
+}
+
+/// SoA state and constants of a `glif_psc` population.
+#[derive(Debug, Clone)]
+pub struct GlifPscGroup {
+    n: usize,
+    n_ports: usize,
+    n_asc: usize,
+    dt: f64,
+    any_a: bool,
+    consts: Vec<SetConsts>,
+    /// Per chunk: the parameter set shared by all its neurons, if any.
+    chunk_set: Vec<Option<u32>>,
+    pn: PerNeuron,
+    st: State,
 }
 
 impl GlifPscGroup {
@@ -213,16 +274,7 @@ impl GlifPscGroup {
             }
             v
         };
-        let mut asc = per_k(n_asc, &|c, a| c.asc0[a]);
-        asc.shrink_to_fit();
-        Ok(GlifPscGroup {
-            n,
-            n_ports,
-            n_asc,
-            dt,
-            any_r: sets.iter().any(|p| p.spike_dependent_threshold),
-            any_asc: n_asc > 0,
-            any_a: sets.iter().any(|p| p.adapting_threshold),
+        let pn = PerNeuron {
             p33: per(&|c| c.p33),
             p30: per(&|c| c.p30),
             th_inf: per(&|c| c.th_inf),
@@ -247,16 +299,36 @@ impl GlifPscGroup {
             p31: per_k(n_ports, &|c, k| c.p31[k]),
             p32: per_k(n_ports, &|c, k| c.p32[k]),
             psc0: per_k(n_ports, &|c, k| c.psc0[k]),
+        };
+        let st = State {
             u: per(&|c| c.u0),
             th_s: vec![0.0; n],
             th_v: vec![0.0; n],
-            asc,
+            asc: per_k(n_asc, &|c, a| c.asc0[a]),
             asc_sum: vec![0.0; n],
             i_ext: vec![0.0; n],
             i_syn: vec![0.0; n],
             refr: vec![0; n],
             y1: vec![0.0; n_ports * n],
             y2: vec![0.0; n_ports * n],
+        };
+        let chunk_set = set_of
+            .chunks(CHUNK)
+            .map(|c| {
+                let k = c[0];
+                c.iter().all(|&x| x == k).then_some(k)
+            })
+            .collect();
+        Ok(GlifPscGroup {
+            n,
+            n_ports,
+            n_asc,
+            dt,
+            any_a: sets.iter().any(|p| p.adapting_threshold),
+            consts,
+            chunk_set,
+            pn,
+            st,
         })
     }
 
@@ -276,15 +348,17 @@ impl GlifPscGroup {
         self.dt
     }
 
+    /// Recordables as NEST reports them (V_m and threshold absolute, glif.md §3.1).
     pub fn sample(&self, var: &str, i: usize) -> Option<f64> {
+        let (st, pn) = (&self.st, &self.pn);
         Some(match var {
-            "V_m" => self.u[i] + self.e_l[i],
-            "threshold" => self.th_s[i] + self.th_v[i] + self.th_inf[i] + self.e_l[i],
-            "threshold_spike" => self.th_s[i],
-            "threshold_voltage" => self.th_v[i],
-            "ASCurrents_sum" => self.asc_sum[i],
-            "I" => self.i_ext[i],
-            "I_syn" => self.i_syn[i],
+            "V_m" => st.u[i] + pn.e_l[i],
+            "threshold" => st.th_s[i] + st.th_v[i] + pn.th_inf[i] + pn.e_l[i],
+            "threshold_spike" => st.th_s[i],
+            "threshold_voltage" => st.th_v[i],
+            "ASCurrents_sum" => st.asc_sum[i],
+            "I" => st.i_ext[i],
+            "I_syn" => st.i_syn[i],
             _ => return None,
         })
     }
@@ -292,132 +366,286 @@ impl GlifPscGroup {
     /// Advance by `input.n_steps` steps (module contract in `models/mod.rs`).
     pub fn advance(&mut self, input: &BlockInput, spikes: &mut Vec<(u32, u32)>) {
         let first = spikes.len();
-        let mut c0 = 0;
-        while c0 < self.n {
+        for (ci, c0) in (0..self.n).step_by(CHUNK).enumerate() {
             let c1 = (c0 + CHUNK).min(self.n);
-            self.advance_chunk(c0, c1, input, spikes);
-            c0 = c1;
+            match self.chunk_set[ci] {
+                Some(k) => {
+                    let c = &self.consts[k as usize];
+                    let u = |v: &[f64]| v.iter().map(|&x| Uni(x)).collect::<Vec<_>>();
+                    let co = KernelCo {
+                        p33: Uni(c.p33),
+                        p30: Uni(c.p30),
+                        th_inf: Uni(c.th_inf),
+                        ds: Uni(c.ds),
+                        pv: Uni(c.pv),
+                        dv_inv: Uni(c.dv_inv),
+                        phi: Uni(c.phi),
+                        rho: Uni(c.rho),
+                        g: Uni(c.g),
+                        asc_s: u(&c.asc_s),
+                        asc_d: u(&c.asc_d),
+                        p11: u(&c.p11),
+                        p21: u(&c.p21),
+                        p31: u(&c.p31),
+                        p32: u(&c.p32),
+                        psc0: u(&c.psc0),
+                    };
+                    self.kernel(&co, c0, c1, input, spikes);
+                }
+                None => {
+                    let shape = self.shape();
+                    let pn = &self.pn;
+                    let n = self.n;
+                    fn per_k(v: &[f64], kn: usize, n: usize, c0: usize, c1: usize) -> Vec<Per<'_>> {
+                        (0..kn).map(|k| Per(&v[k * n + c0..k * n + c1])).collect()
+                    }
+                    let co = KernelCo {
+                        p33: Per(&pn.p33[c0..c1]),
+                        p30: Per(&pn.p30[c0..c1]),
+                        th_inf: Per(&pn.th_inf[c0..c1]),
+                        ds: Per(&pn.ds[c0..c1]),
+                        pv: Per(&pn.pv[c0..c1]),
+                        dv_inv: Per(&pn.dv_inv[c0..c1]),
+                        phi: Per(&pn.phi[c0..c1]),
+                        rho: Per(&pn.rho[c0..c1]),
+                        g: Per(&pn.g[c0..c1]),
+                        asc_s: per_k(&pn.asc_s, self.n_asc, n, c0, c1),
+                        asc_d: per_k(&pn.asc_d, self.n_asc, n, c0, c1),
+                        p11: per_k(&pn.p11, self.n_ports, n, c0, c1),
+                        p21: per_k(&pn.p21, self.n_ports, n, c0, c1),
+                        p31: per_k(&pn.p31, self.n_ports, n, c0, c1),
+                        p32: per_k(&pn.p32, self.n_ports, n, c0, c1),
+                        psc0: per_k(&pn.psc0, self.n_ports, n, c0, c1),
+                    };
+                    // The constants borrow `self.pn`; the kernel mutates only `self.st`.
+                    if shape.any_a {
+                        kernel::<_, true>(&mut self.st, pn, shape, &co, c0, c1, input, spikes);
+                    } else {
+                        kernel::<_, false>(&mut self.st, pn, shape, &co, c0, c1, input, spikes);
+                    }
+                }
+            }
         }
         if self.n > CHUNK {
             sort_spikes_from(spikes, first);
         }
     }
 
-    fn advance_chunk(
+    fn shape(&self) -> Shape {
+        Shape {
+            n: self.n,
+            n_ports: self.n_ports,
+            n_asc: self.n_asc,
+            any_a: self.any_a,
+        }
+    }
+
+    fn kernel<C: Co>(
         &mut self,
+        co: &KernelCo<C>,
         c0: usize,
         c1: usize,
         input: &BlockInput,
         spikes: &mut Vec<(u32, u32)>,
     ) {
-        let n = self.n;
-        let m = c1 - c0;
-        let np = self.n_ports;
-        let mut active = [false; CHUNK];
-        let mut sum = [0.0f64; CHUNK];
-        let mut u_new = [0.0f64; CHUNK];
-        let mut isyn = [0.0f64; CHUNK];
-        for s in 0..input.n_steps {
-            // Pass 1: which neurons integrate this step (refractory counter = 0).
-            for (a, &r) in active[..m].iter_mut().zip(&self.refr[c0..c1]) {
-                *a = r == 0;
-            }
-            // Pass 2: ASC step mean and one-step decay (glif.md §3.4 item 2); frozen while
-            // refractory.
-            sum[..m].fill(0.0);
-            if self.any_asc {
-                for a in 0..self.n_asc {
-                    let o = a * n;
-                    let st = &mut self.asc[o + c0..o + c1];
-                    let sc = &self.asc_s[o + c0..o + c1];
-                    let dc = &self.asc_d[o + c0..o + c1];
-                    for i in 0..m {
-                        let x = st[i];
-                        sum[i] += sc[i] * x;
-                        st[i] = if active[i] { x * dc[i] } else { x };
-                    }
-                }
-            }
-            // Pass 3: membrane (item 3): U = v_old·P33 + (I + asc_sum)·P30, then per port
-            // U += P31·y1 + P32·y2, and I_syn = Σ y2.
-            {
-                let u = &self.u[c0..c1];
-                let ie = &self.i_ext[c0..c1];
-                let p33 = &self.p33[c0..c1];
-                let p30 = &self.p30[c0..c1];
-                for i in 0..m {
-                    u_new[i] = u[i] * p33[i] + (ie[i] + sum[i]) * p30[i];
-                    isyn[i] = 0.0;
-                }
-            }
-            for p in 0..np {
-                let o = p * n;
-                let y1 = &self.y1[o + c0..o + c1];
-                let y2 = &self.y2[o + c0..o + c1];
-                let p31 = &self.p31[o + c0..o + c1];
-                let p32 = &self.p32[o + c0..o + c1];
-                for i in 0..m {
-                    u_new[i] += p31[i] * y1[i] + p32[i] * y2[i];
-                    isyn[i] += y2[i];
-                }
-            }
-            // Pass 4: thresholds, spike test and resets (items 1, 4–6); refractory countdown.
+        let shape = self.shape();
+        if shape.any_a {
+            kernel::<_, true>(&mut self.st, &self.pn, shape, co, c0, c1, input, spikes);
+        } else {
+            kernel::<_, false>(&mut self.st, &self.pn, shape, co, c0, c1, input, spikes);
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Shape {
+    n: usize,
+    n_ports: usize,
+    n_asc: usize,
+    any_a: bool,
+}
+
+/// Run the kernel, compiled for AVX2 when the CPU has it. Only wider vectors are enabled — no
+/// FMA contraction (Rust never fuses a·b + c), so the results are bit-identical either way.
+#[allow(clippy::too_many_arguments)]
+fn kernel<C: Co, const A: bool>(
+    st: &mut State,
+    pn: &PerNeuron,
+    sh: Shape,
+    co: &KernelCo<C>,
+    c0: usize,
+    c1: usize,
+    input: &BlockInput,
+    spikes: &mut Vec<(u32, u32)>,
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above).
+            unsafe { kernel_avx2::<C, A>(st, pn, sh, co, c0, c1, input, spikes) };
+            return;
+        }
+    }
+    kernel_body::<C, A>(st, pn, sh, co, c0, c1, input, spikes)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn kernel_avx2<C: Co, const A: bool>(
+    st: &mut State,
+    pn: &PerNeuron,
+    sh: Shape,
+    co: &KernelCo<C>,
+    c0: usize,
+    c1: usize,
+    input: &BlockInput,
+    spikes: &mut Vec<(u32, u32)>,
+) {
+    kernel_body::<C, A>(st, pn, sh, co, c0, c1, input, spikes)
+}
+
+/// Advance neurons c0..c1 over the block (glif.md §3.4 items 1–8, NEST's operation order).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn kernel_body<C: Co, const A: bool>(
+    st: &mut State,
+    pn: &PerNeuron,
+    sh: Shape,
+    co: &KernelCo<C>,
+    c0: usize,
+    c1: usize,
+    input: &BlockInput,
+    spikes: &mut Vec<(u32, u32)>,
+) {
+    let Shape {
+        n,
+        n_ports: np,
+        n_asc,
+        ..
+    } = sh;
+    let m = c1 - c0;
+    let mut act = [0u64; CHUNK];
+    let mut fire = [0u64; CHUNK];
+    let mut tv_new = [0.0f64; CHUNK];
+    let mut sum = [0.0f64; CHUNK];
+    let mut u_new = [0.0f64; CHUNK];
+    let mut isyn = [0.0f64; CHUNK];
+    let mut v_old = [0.0f64; CHUNK];
+    let (act, fire, tv_new) = (&mut act[..m], &mut fire[..m], &mut tv_new[..m]);
+    let (sum, u_new, isyn, v_old) = (
+        &mut sum[..m],
+        &mut u_new[..m],
+        &mut isyn[..m],
+        &mut v_old[..m],
+    );
+    for s in 0..input.n_steps {
+        // Which neurons integrate this step (refractory counter = 0).
+        // The countdown of refractory neurons happens here; neurons that fire this step get
+        // their full count in the reset path below.
+        let refr = &mut st.refr[c0..c1];
+        for i in 0..m {
+            act[i] = (refr[i] == 0) as u64;
+            refr[i] = refr[i].saturating_sub(1);
+        }
+        // Item 2: ASC step mean and one-step decay; frozen while refractory.
+        sum.fill(0.0);
+        for a in 0..n_asc {
+            let x = &mut st.asc[a * n + c0..a * n + c1];
+            let (sc, dc) = (co.asc_s[a], co.asc_d[a]);
             for i in 0..m {
-                let j = c0 + i;
-                if !active[i] {
-                    self.refr[j] -= 1;
-                    continue;
-                }
-                let v_old = self.u[j];
-                let mut th_s = self.th_s[j];
-                if self.any_r {
-                    th_s *= self.ds[j];
-                }
-                let asc_sum = sum[i];
-                if self.any_a {
-                    let beta = (self.i_ext[j] + asc_sum) / self.g[j];
-                    let phi = self.phi[j];
-                    let rho = self.rho[j];
-                    self.th_v[j] = phi * (v_old - beta) * self.pv[j]
-                        + self.dv_inv[j] * (self.th_v[j] - phi * (v_old - beta) - rho * beta)
+                let v = x[i];
+                sum[i] += sc.at(i) * v;
+                x[i] = if act[i] != 0 { v * dc.at(i) } else { v };
+            }
+        }
+        // Item 3: U = v_old·P33 + (I + asc_sum)·P30, then per port U += P31·y1 + P32·y2.
+        {
+            let (u, ie) = (&st.u[c0..c1], &st.i_ext[c0..c1]);
+            for i in 0..m {
+                u_new[i] = u[i] * co.p33.at(i) + (ie[i] + sum[i]) * co.p30.at(i);
+                isyn[i] = 0.0;
+            }
+        }
+        // Item 7 fused in: once a port's states have acted on U they advance one step
+        // (y2 ← P21·y1 + P22·y2; y1 ← P11·y1 + psc0·W, P22 = P11). The synapses do not
+        // depend on the spike test, so doing this before it changes nothing but memory traffic.
+        for p in 0..np {
+            let o = (s * np + p) * n;
+            let w = &input.syn[o + c0..o + c1];
+            let y1 = &mut st.y1[p * n + c0..p * n + c1];
+            let y2 = &mut st.y2[p * n + c0..p * n + c1];
+            let (p31, p32) = (co.p31[p], co.p32[p]);
+            let (p11, p21, psc0) = (co.p11[p], co.p21[p], co.psc0[p]);
+            for i in 0..m {
+                let (a, b) = (y1[i], y2[i]);
+                u_new[i] += p31.at(i) * a + p32.at(i) * b;
+                isyn[i] += b;
+                y2[i] = p21.at(i) * a + p11.at(i) * b;
+                y1[i] = a * p11.at(i) + psc0.at(i) * w[i];
+            }
+        }
+        // Items 1, 4, 5, 6 (test): thresholds and the spike test, as masked selects.
+        {
+            let u = &mut st.u[c0..c1];
+            let th_s = &mut st.th_s[c0..c1];
+            let th_v = &mut st.th_v[c0..c1];
+            let ie = &st.i_ext[c0..c1];
+            let asc_sum = &mut st.asc_sum[c0..c1];
+            let i_syn = &mut st.i_syn[c0..c1];
+            if A {
+                // Item 4 for every neuron (selected below): the exact θ_v step from v_old.
+                for i in 0..m {
+                    let vo = u[i];
+                    let beta = (ie[i] + sum[i]) / co.g.at(i);
+                    let (phi, rho) = (co.phi.at(i), co.rho.at(i));
+                    tv_new[i] = phi * (vo - beta) * co.pv.at(i)
+                        + co.dv_inv.at(i) * (th_v[i] - phi * (vo - beta) - rho * beta)
                         + rho * beta;
                 }
-                self.asc_sum[j] = asc_sum;
-                self.i_syn[j] = isyn[i];
-                let threshold = th_s + self.th_v[j] + self.th_inf[j];
-                let mut u = u_new[i];
-                if u > threshold {
-                    self.refr[j] = self.refr_n[j];
-                    for a in 0..self.n_asc {
-                        let k = a * n + j;
-                        self.asc[k] = self.asc_amp[k] + self.asc[k] * self.asc_dref[k];
-                    }
-                    u = self.fv[j] * v_old + self.vadd[j];
-                    th_s = th_s * self.ds_ref[j] + self.th_add[j];
-                    spikes.push((j as u32, s as u32));
+            }
+            for i in 0..m {
+                // All loads first, then branch-free selects, so the loop vectorises.
+                let a = act[i] != 0;
+                let (vo, un, ts0, tv0) = (u[i], u_new[i], th_s[i], th_v[i]);
+                let (sm, sm0, is, is0) = (sum[i], asc_sum[i], isyn[i], i_syn[i]);
+                let tvn = if A { tv_new[i] } else { tv0 };
+                // ds = 1 for levels without θ_s, so the product is exact for them.
+                let tsn = ts0 * co.ds.at(i);
+                let ts = if a { tsn } else { ts0 };
+                let tv = if a { tvn } else { tv0 };
+                let threshold = ts + tv + co.th_inf.at(i);
+                th_s[i] = ts;
+                th_v[i] = tv;
+                v_old[i] = vo;
+                u[i] = if a { un } else { vo };
+                asc_sum[i] = if a { sm } else { sm0 };
+                i_syn[i] = if a { is } else { is0 };
+                fire[i] = (a & (un > threshold)) as u64;
+            }
+        }
+        let any_fire = fire.iter().fold(0, |x, &f| x | f) != 0;
+        // Item 6 (resets): rare, scalar.
+        if any_fire {
+            for i in 0..m {
+                if fire[i] == 0 {
+                    continue;
                 }
-                self.th_s[j] = th_s;
-                self.u[j] = u;
-            }
-            // Pass 5: alpha synapses (item 7): y2 ← P21·y1 + P22·y2; y1 ← P11·y1 + psc0·W.
-            for p in 0..np {
-                let o = p * n;
-                let w = &input.syn[(s * np + p) * n + c0..(s * np + p) * n + c1];
-                let (y1, y2) = (&mut self.y1[o + c0..o + c1], &mut self.y2[o + c0..o + c1]);
-                let p11 = &self.p11[o + c0..o + c1];
-                let p21 = &self.p21[o + c0..o + c1];
-                let psc0 = &self.psc0[o + c0..o + c1];
-                for i in 0..m {
-                    let a = y1[i];
-                    y2[i] = p21[i] * a + p11[i] * y2[i];
-                    y1[i] = a * p11[i] + psc0[i] * w[i];
+                let j = c0 + i;
+                st.refr[j] = pn.refr_n[j];
+                for a in 0..n_asc {
+                    let k = a * n + j;
+                    st.asc[k] = pn.asc_amp[k] + st.asc[k] * pn.asc_dref[k];
                 }
+                st.u[j] = pn.fv[j] * v_old[i] + pn.vadd[j];
+                st.th_s[j] = st.th_s[j] * pn.ds_ref[j] + pn.th_add[j];
+                spikes.push((j as u32, s as u32));
             }
-            // Item 8: the current delivered in this step is used from the next step on.
-            match input.current {
-                Some(c) => self.i_ext[c0..c1].copy_from_slice(&c[s * n + c0..s * n + c1]),
-                None => self.i_ext[c0..c1].fill(0.0),
-            }
+        }
+        // Item 8: the current delivered in this step is used from the next step on.
+        match input.current {
+            Some(c) => st.i_ext[c0..c1].copy_from_slice(&c[s * n + c0..s * n + c1]),
+            None => st.i_ext[c0..c1].fill(0.0),
         }
     }
 }

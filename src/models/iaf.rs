@@ -9,7 +9,28 @@
 
 use super::params::{IafPscAlphaParams, IafPscDeltaParams, IafPscExpParams};
 use super::propagators::{alpha_p31_p32, exp_p21, refractory_steps};
-use super::{BlockInput, ModelError};
+use super::{sort_spikes_from, BlockInput, ModelError};
+
+/// Neurons per chunk (their state stays in cache across the block).
+const CHUNK: usize = 256;
+
+/// Run `f` compiled with AVX2 enabled when the CPU has it (wider vectors only: Rust never
+/// contracts a·b + c into an FMA, so results are bit-identical either way).
+#[inline(always)]
+fn with_avx2<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx2")]
+        unsafe fn avx2<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: AVX2 is available (checked just above).
+            return unsafe { avx2(f) };
+        }
+    }
+    f()
+}
 
 fn per<T: Copy, S>(sets: &[S], set_of: &[u32], f: impl Fn(&S) -> T) -> Vec<T> {
     let vals: Vec<T> = sets.iter().map(f).collect();
@@ -125,39 +146,100 @@ impl IafPscAlphaGroup {
     }
 
     pub fn advance(&mut self, input: &BlockInput, spikes: &mut Vec<(u32, u32)>) {
+        let first = spikes.len();
+        for c0 in (0..self.n).step_by(CHUNK) {
+            let c1 = (c0 + CHUNK).min(self.n);
+            with_avx2(|| self.chunk(c0, c1, input, spikes));
+        }
+        if self.n > CHUNK {
+            sort_spikes_from(spikes, first);
+        }
+    }
+
+    /// NEST's iaf_psc_alpha update for neurons c0..c1 over the block: membrane (if not
+    /// refractory, bounded below by V_min), alpha states, threshold `>=`, reset; written as
+    /// branch-free selects so it vectorises, with the rare spike bookkeeping apart.
+    #[inline(always)]
+    fn chunk(&mut self, c0: usize, c1: usize, input: &BlockInput, spikes: &mut Vec<(u32, u32)>) {
         let n = self.n;
+        let m = c1 - c0;
+        let (mut fire, mut act) = ([0u64; CHUNK], [0u64; CHUNK]);
+        let (fire, act) = (&mut fire[..m], &mut act[..m]);
+        let r = &mut self.r[c0..c1];
+        let (y3, y0) = (&mut self.y3[c0..c1], &mut self.y0[c0..c1]);
+        let (di_ex, i_ex) = (&mut self.di_ex[c0..c1], &mut self.i_ex[c0..c1]);
+        let (di_in, i_in) = (&mut self.di_in[c0..c1], &mut self.i_in[c0..c1]);
+        let (p30, i_e, em1) = (
+            &self.p30[c0..c1],
+            &self.i_e[c0..c1],
+            &self.expm1_tau_m[c0..c1],
+        );
+        let (p31e, p32e, p31i, p32i) = (
+            &self.p31_ex[c0..c1],
+            &self.p32_ex[c0..c1],
+            &self.p31_in[c0..c1],
+            &self.p32_in[c0..c1],
+        );
+        let (p11e, p21e, p11i, p21i) = (
+            &self.p11_ex[c0..c1],
+            &self.p21_ex[c0..c1],
+            &self.p11_in[c0..c1],
+            &self.p21_in[c0..c1],
+        );
+        let (e0, i0) = (&self.psc0_ex[c0..c1], &self.psc0_in[c0..c1]);
+        let (v_min, theta, v_reset) = (
+            &self.v_min[c0..c1],
+            &self.theta[c0..c1],
+            &self.v_reset[c0..c1],
+        );
         for s in 0..input.n_steps {
-            let w_ex = &input.syn[(s * 2) * n..(s * 2 + 1) * n];
-            let w_in = &input.syn[(s * 2 + 1) * n..(s * 2 + 2) * n];
-            for i in 0..n {
-                if self.r[i] == 0 {
-                    let y3 = self.p30[i] * (self.y0[i] + self.i_e[i])
-                        + self.p31_ex[i] * self.di_ex[i]
-                        + self.p32_ex[i] * self.i_ex[i]
-                        + self.p31_in[i] * self.di_in[i]
-                        + self.p32_in[i] * self.i_in[i]
-                        + self.expm1_tau_m[i] * self.y3[i]
-                        + self.y3[i];
-                    self.y3[i] = if y3 < self.v_min[i] {
-                        self.v_min[i]
-                    } else {
-                        y3
-                    };
-                } else {
-                    self.r[i] -= 1;
+            let w_ex = &input.syn[(s * 2) * n + c0..(s * 2) * n + c1];
+            let w_in = &input.syn[(s * 2 + 1) * n + c0..(s * 2 + 1) * n + c1];
+            // Separate simple loops (mask, membrane, synapses, threshold) vectorise well.
+            for i in 0..m {
+                act[i] = (r[i] == 0) as u64;
+                r[i] = r[i].saturating_sub(1);
+            }
+            for i in 0..m {
+                let v = y3[i];
+                let vn = p30[i] * (y0[i] + i_e[i])
+                    + p31e[i] * di_ex[i]
+                    + p32e[i] * i_ex[i]
+                    + p31i[i] * di_in[i]
+                    + p32i[i] * i_in[i]
+                    + em1[i] * v
+                    + v;
+                let lo = v_min[i];
+                let vn = if vn < lo { lo } else { vn };
+                y3[i] = if act[i] != 0 { vn } else { v };
+            }
+            for i in 0..m {
+                let (de, ie) = (di_ex[i], i_ex[i]);
+                i_ex[i] = p21e[i] * de + p11e[i] * ie;
+                di_ex[i] = de * p11e[i] + e0[i] * w_ex[i];
+                let (dn, inn) = (di_in[i], i_in[i]);
+                i_in[i] = p21i[i] * dn + p11i[i] * inn;
+                di_in[i] = dn * p11i[i] + i0[i] * w_in[i];
+            }
+            let mut any = 0u64;
+            for i in 0..m {
+                let (v, vr) = (y3[i], v_reset[i]);
+                let f = v >= theta[i];
+                y3[i] = if f { vr } else { v };
+                fire[i] = f as u64;
+                any |= f as u64;
+            }
+            if any != 0 {
+                for i in 0..m {
+                    if fire[i] != 0 {
+                        r[i] = self.refr_n[c0 + i];
+                        spikes.push(((c0 + i) as u32, s as u32));
+                    }
                 }
-                self.i_ex[i] = self.p21_ex[i] * self.di_ex[i] + self.p11_ex[i] * self.i_ex[i];
-                self.di_ex[i] *= self.p11_ex[i];
-                self.di_ex[i] += self.psc0_ex[i] * w_ex[i];
-                self.i_in[i] = self.p21_in[i] * self.di_in[i] + self.p11_in[i] * self.i_in[i];
-                self.di_in[i] *= self.p11_in[i];
-                self.di_in[i] += self.psc0_in[i] * w_in[i];
-                if self.y3[i] >= self.theta[i] {
-                    self.r[i] = self.refr_n[i];
-                    self.y3[i] = self.v_reset[i];
-                    spikes.push((i as u32, s as u32));
-                }
-                self.y0[i] = current_at(input, s, n, i);
+            }
+            match input.current {
+                Some(c) => y0.copy_from_slice(&c[s * n + c0..s * n + c1]),
+                None => y0.fill(0.0),
             }
         }
     }
@@ -241,29 +323,66 @@ impl IafPscExpGroup {
     }
 
     pub fn advance(&mut self, input: &BlockInput, spikes: &mut Vec<(u32, u32)>) {
+        let first = spikes.len();
+        for c0 in (0..self.n).step_by(CHUNK) {
+            let c1 = (c0 + CHUNK).min(self.n);
+            with_avx2(|| self.chunk(c0, c1, input, spikes));
+        }
+        if self.n > CHUNK {
+            sort_spikes_from(spikes, first);
+        }
+    }
+
+    /// NEST's iaf_psc_exp update for neurons c0..c1 over the block (branch-free selects).
+    #[inline(always)]
+    fn chunk(&mut self, c0: usize, c1: usize, input: &BlockInput, spikes: &mut Vec<(u32, u32)>) {
         let n = self.n;
+        let m = c1 - c0;
+        let (mut fire, mut act) = ([0u64; CHUNK], [0u64; CHUNK]);
+        let (fire, act) = (&mut fire[..m], &mut act[..m]);
+        let r = &mut self.r[c0..c1];
+        let (v, i_0) = (&mut self.v[c0..c1], &mut self.i_0[c0..c1]);
+        let (i_ex, i_in) = (&mut self.i_ex[c0..c1], &mut self.i_in[c0..c1]);
+        let (p22, p20, i_e) = (&self.p22[c0..c1], &self.p20[c0..c1], &self.i_e[c0..c1]);
+        let (p21e, p21i) = (&self.p21_ex[c0..c1], &self.p21_in[c0..c1]);
+        let (p11e, p11i) = (&self.p11_ex[c0..c1], &self.p11_in[c0..c1]);
+        let (theta, v_reset) = (&self.theta[c0..c1], &self.v_reset[c0..c1]);
         for s in 0..input.n_steps {
-            let w_ex = &input.syn[(s * 2) * n..(s * 2 + 1) * n];
-            let w_in = &input.syn[(s * 2 + 1) * n..(s * 2 + 2) * n];
-            for i in 0..n {
-                if self.r[i] == 0 {
-                    self.v[i] = self.v[i] * self.p22[i]
-                        + self.i_ex[i] * self.p21_ex[i]
-                        + self.i_in[i] * self.p21_in[i]
-                        + (self.i_e[i] + self.i_0[i]) * self.p20[i];
-                } else {
-                    self.r[i] -= 1;
+            let w_ex = &input.syn[(s * 2) * n + c0..(s * 2) * n + c1];
+            let w_in = &input.syn[(s * 2 + 1) * n + c0..(s * 2 + 1) * n + c1];
+            for i in 0..m {
+                act[i] = (r[i] == 0) as u64;
+                r[i] = r[i].saturating_sub(1);
+            }
+            for i in 0..m {
+                let vo = v[i];
+                let vn = vo * p22[i]
+                    + i_ex[i] * p21e[i]
+                    + i_in[i] * p21i[i]
+                    + (i_e[i] + i_0[i]) * p20[i];
+                v[i] = if act[i] != 0 { vn } else { vo };
+                i_ex[i] = i_ex[i] * p11e[i] + w_ex[i];
+                i_in[i] = i_in[i] * p11i[i] + w_in[i];
+            }
+            let mut any = 0u64;
+            for i in 0..m {
+                let (vv, vr) = (v[i], v_reset[i]);
+                let f = vv >= theta[i];
+                v[i] = if f { vr } else { vv };
+                fire[i] = f as u64;
+                any |= f as u64;
+            }
+            if any != 0 {
+                for i in 0..m {
+                    if fire[i] != 0 {
+                        r[i] = self.refr_n[c0 + i];
+                        spikes.push(((c0 + i) as u32, s as u32));
+                    }
                 }
-                self.i_ex[i] *= self.p11_ex[i];
-                self.i_in[i] *= self.p11_in[i];
-                self.i_ex[i] += w_ex[i];
-                self.i_in[i] += w_in[i];
-                if self.v[i] >= self.theta[i] {
-                    self.r[i] = self.refr_n[i];
-                    self.v[i] = self.v_reset[i];
-                    spikes.push((i as u32, s as u32));
-                }
-                self.i_0[i] = current_at(input, s, n, i);
+            }
+            match input.current {
+                Some(c) => i_0.copy_from_slice(&c[s * n + c0..s * n + c1]),
+                None => i_0.fill(0.0),
             }
         }
     }

@@ -1,0 +1,159 @@
+//! Kernel throughput of the model groups: 10,000 neurons advancing 1,000 steps (dt 0.001 ms)
+//! in blocks of 10 steps (inputs of a block stay cache-resident, as the engine's freshly written
+//! ring-buffer slices would), sparse synaptic input on every port plus a per-neuron current.
+//! Report: time / (10,000 × 1,000) = ns per neuron-step.
+//!
+//! Time is the benchmark thread's own CPU time (`/proc/thread-self/schedstat`, ns), not wall
+//! time: the development machine is shared, and wall time there measures the neighbours.
+
+use criterion::measurement::{Measurement, ValueFormatter};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use glifnet::models::{BlockInput, ModelGroup, ModelParams};
+use serde_json::json;
+
+const N: usize = 10_000;
+const STEPS: usize = 1_000;
+const BLOCK: usize = 10;
+const DT: f64 = 0.001;
+
+/// Deterministic sparse input: each port of each neuron gets a spike with probability ~0.2 %
+/// per step; currents drive the cells around rheobase.
+fn inputs(n_ports: usize, w: f64, i0: f64) -> (Vec<f64>, Vec<f64>) {
+    let mut syn = vec![0.0; BLOCK * n_ports * N];
+    let mut x: u64 = 0x9E3779B97F4A7C15;
+    for v in syn.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        if x % 500 == 0 {
+            *v = if x % 3 == 0 { -w } else { w };
+        }
+    }
+    let cur = (0..BLOCK * N)
+        .map(|k| i0 * (0.8 + 0.4 * ((k % N) as f64 / N as f64)))
+        .collect();
+    (syn, cur)
+}
+
+/// CPU time of the calling thread in ns (Linux schedstat; falls back to 0 elsewhere).
+fn thread_cpu_ns() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .next()
+                .and_then(|x| x.parse::<f64>().ok())
+        })
+        .unwrap_or(0.0)
+}
+
+struct CpuTime;
+
+struct NsFormatter;
+
+impl ValueFormatter for NsFormatter {
+    fn scale_values(&self, _typical: f64, _values: &mut [f64]) -> &'static str {
+        "ns"
+    }
+    fn scale_throughputs(&self, _typical: f64, t: &Throughput, values: &mut [f64]) -> &'static str {
+        // Report ns per element (per neuron-step) instead of elements per second.
+        if let Throughput::Elements(e) = t {
+            for v in values.iter_mut() {
+                *v /= *e as f64;
+            }
+        }
+        "ns/neuron-step"
+    }
+    fn scale_for_machines(&self, _values: &mut [f64]) -> &'static str {
+        "ns"
+    }
+}
+
+impl Measurement for CpuTime {
+    type Intermediate = f64;
+    type Value = f64;
+    fn start(&self) -> f64 {
+        thread_cpu_ns()
+    }
+    fn end(&self, i: f64) -> f64 {
+        thread_cpu_ns() - i
+    }
+    fn add(&self, a: &f64, b: &f64) -> f64 {
+        a + b
+    }
+    fn zero(&self) -> f64 {
+        0.0
+    }
+    fn to_f64(&self, v: &f64) -> f64 {
+        *v
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        &NsFormatter
+    }
+}
+
+fn bench_group(c: &mut Criterion<CpuTime>, name: &str, params: ModelParams, w: f64, i0: f64) {
+    let n_ports = params.n_ports();
+    let set_of = vec![0u32; N];
+    let (syn, cur) = inputs(n_ports, w, i0);
+    let mut g = c.benchmark_group("models");
+    g.throughput(Throughput::Elements((N * STEPS) as u64));
+    g.sample_size(10);
+    g.bench_function(name, |b| {
+        b.iter_batched_ref(
+            || ModelGroup::new(std::slice::from_ref(&params), &set_of, DT).unwrap(),
+            |group| {
+                let mut spikes = Vec::new();
+                for _ in 0..STEPS / BLOCK {
+                    let input = BlockInput {
+                        n_steps: BLOCK,
+                        syn: &syn,
+                        current: Some(&cur),
+                    };
+                    spikes.clear();
+                    group.advance(&input, &mut spikes);
+                }
+                spikes.len()
+            },
+            criterion::BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+}
+
+fn glif(level: (bool, bool, bool)) -> ModelParams {
+    let (r, a, v) = level;
+    ModelParams::from_nest_json(
+        "glif_psc",
+        &json!({"V_m": -78.85, "tau_syn": [5.5, 8.5, 2.8, 5.8],
+                "spike_dependent_threshold": r, "after_spike_currents": a, "adapting_threshold": v}),
+    )
+    .unwrap()
+}
+
+fn kernels(c: &mut Criterion<CpuTime>) {
+    bench_group(c, "glif5_psc_4ports", glif((true, true, true)), 50.0, 300.0);
+    bench_group(
+        c,
+        "glif3_psc_4ports",
+        glif((false, true, false)),
+        50.0,
+        300.0,
+    );
+    bench_group(
+        c,
+        "glif1_psc_4ports",
+        glif((false, false, false)),
+        50.0,
+        300.0,
+    );
+    let iaf = ModelParams::from_nest_json("iaf_psc_alpha", &json!({})).unwrap();
+    bench_group(c, "iaf_psc_alpha", iaf, 300.0, 400.0);
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().with_measurement(CpuTime);
+    targets = kernels
+}
+criterion_main!(benches);
