@@ -217,7 +217,7 @@ fn readme_example_runs_and_writes_the_four_outputs() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(
-        stdout.starts_with("19 spikes in 1 s"),
+        stdout.starts_with("19 spikes in 1.0 s (19.0 Hz)"),
         "README promises 19 spikes: {stdout}"
     );
     let dir = tmp.path().join("neuron_output");
@@ -541,7 +541,7 @@ fn stimulus_h5_reads_an_nwb_style_sweep() {
     let missing = format!("{}:/stimulus/presentation/Sweep_8/data", h5.display());
     expect_error(
         &["neuron", cfg.to_str().unwrap(), "--stimulus-h5", &missing],
-        &["cell.nwb", "Sweep_8", "not found"],
+        &["cell.nwb", "missing dataset", "Sweep_8"],
     );
     expect_error(
         &[

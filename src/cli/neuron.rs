@@ -311,8 +311,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
     let n = out.grid_spike_times.len();
     println!(
-        "{n} spikes in {duration} s ({} Hz); wrote spikes.csv, traces.csv, summary.json{} to {}",
-        n as f64 / duration,
+        "{n} spikes in {} s ({} Hz); wrote spikes.csv, traces.csv, summary.json{} to {}",
+        crate::neuron::output::F(duration),
+        crate::neuron::output::F(n as f64 / duration),
         if args.plot { ", neuron.png" } else { "" },
         dir.display()
     );
