@@ -60,6 +60,9 @@ fn nodes_groups_columns_and_types() {
         labels,
         ["a", "b", "c", "d", "e"].map(|s| Value::Str(s.into()))
     );
+    // `@library` codes become their strings.
+    assert_eq!(cells.attribute(2, "layer"), Value::Str("L4".into()));
+    assert_eq!(cells.attribute(3, "layer"), Value::Str("L2/3".into()));
     // CSV columns: quoted header and value, NULL.
     assert_eq!(
         cells.attribute(0, "pop name"),
@@ -103,6 +106,11 @@ fn nodes_groups_columns_and_types() {
         json!([-3.5, -4.5])
     );
     assert!(cells.dynamics_overrides(2).is_none());
+    assert_eq!(
+        cells.dynamics_params(1).unwrap(),
+        json!({"V_th": -41.0, "asc_amps": [-3.5, -4.5], "tau_syn": [2.0, 5.0]})
+    );
+    assert_eq!(cells.dynamics_params(2).unwrap(), json!({}));
     let ext = c.node_population("ext").unwrap();
     assert_eq!((ext.len(), ext.n_virtual()), (3, 3));
     assert_eq!(ext.groups[0].len, 0);

@@ -126,7 +126,20 @@ fn circuit_matches_worked_totals() {
         n_syn += nsyns;
     }
     assert_eq!((n_edges, n_syn), (64590, 161678.0));
+    // dynamics_params files are loaded once and shared (LGN_to_GLIF.json by types 100 and 101).
+    let lgn_v1 = c.edge_population("lgn_to_v1").unwrap();
+    let (a, b) = (&lgn_v1.edge_types[&100], &lgn_v1.edge_types[&101]);
+    assert!(std::sync::Arc::ptr_eq(
+        a.dynamics_params.as_ref().unwrap(),
+        b.dynamics_params.as_ref().unwrap()
+    ));
+    assert_eq!(a.receptor_type(), Some(1));
+    // instantaneousExc.json is shared across the two edge files too.
     let v1v1 = c.edge_population("v1_to_v1").unwrap();
+    assert!(std::sync::Arc::ptr_eq(
+        v1v1.edge_types[&104].dynamics_params.as_ref().unwrap(),
+        lgn_v1.edge_types[&102].dynamics_params.as_ref().unwrap()
+    ));
     assert_eq!(
         (
             v1v1.source_population.as_str(),

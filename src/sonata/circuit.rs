@@ -234,6 +234,15 @@ fn check_endpoints(pop: &EdgePopulation, nodes: &[NodePopulation]) -> Result<(),
                 "no node population of that name in the config's networks.nodes",
             ));
         };
+        if ds == "target_node_id" && !np.is_empty() && np.n_virtual() == np.len() {
+            // BMTK refuses edges onto a virtual-only population (nothing could receive them).
+            return Err(SonataError::invalid(
+                &pop.edges_file,
+                format!("{field}@node_population"),
+                pname,
+                "target population is virtual (model_type virtual only)",
+            ));
+        }
         let bad = if np.ids_are_contiguous() {
             let n = np.len() as u64;
             ids.iter().position(|&x| x >= n)

@@ -209,6 +209,13 @@ pub fn write_net(dir: &Path, v: &Variant) -> PathBuf {
         write_2d::<f64>(&g1, "positions", 3, &[2.0, 2.5, -3.0, 3.0, 3.5, -3.5]);
         write_fixed_str(&g1, "label", &["c", "d"]);
         write_vlen_str(&g1, "model_type", &["point_neuron", "point_neuron"]);
+        // A categorical column through `@library` (SONATA enum tables).
+        write_ints(&g1, "layer", &[1, 0], IntType::U8);
+        write_vlen_str(
+            &g1.create_group("@library").unwrap(),
+            "layer",
+            &["L2/3", "L4"],
+        );
         let e = nodes.create_group("ext").unwrap();
         write_ints(&e, "node_id", &[0, 1, 2], v.ints);
         write_ints(&e, "node_type_id", &[7, 7, 7], v.ints);
