@@ -104,27 +104,39 @@ fn reference_runs_through_the_cli_with_a_stimulus_file() {
     ] {
         let run = find_run(&reference, config, dt, stim);
         let label = format!("{config} {dt} {stim}");
-        // pA file: exercises --stimulus-unit; values written in shortest round-trip form of A,
-        // then scaled back (so compare within tolerance, not bitwise).
+        // Values in A written in shortest round-trip form (bitwise the reference current); the
+        // Pvalb run instead writes pA and passes --stimulus-unit pA (equal within tolerance).
         let s = stimulus(run);
+        let in_pa = config.contains("Pvalb");
         let file = tmp.path().join(format!("{config}-{dt}-{stim}.txt"));
-        let text: String = s.iter().map(|x| format!("{x:e}\n")).collect();
+        let text: String = s
+            .iter()
+            .map(|x| {
+                if in_pa {
+                    format!("{:e}\n", x * 1e12)
+                } else {
+                    format!("{x:e}\n")
+                }
+            })
+            .collect();
         std::fs::write(&file, text).unwrap();
         let out = tmp.path().join(format!("out-{config}-{dt}-{stim}"));
         let cfg = config_path(&shared, config);
-        let o = glifnet(
-            &[
-                "neuron",
-                cfg.to_str().unwrap(),
-                "--dt",
-                &dt.to_string(),
-                "--stimulus",
-                file.to_str().unwrap(),
-                "-o",
-                out.to_str().unwrap(),
-            ],
-            tmp.path(),
-        );
+        let mut args = vec![
+            "neuron".to_string(),
+            cfg.to_string_lossy().into_owned(),
+            "--dt".into(),
+            dt.to_string(),
+            "--stimulus".into(),
+            file.to_string_lossy().into_owned(),
+            "-o".into(),
+            out.to_string_lossy().into_owned(),
+        ];
+        if in_pa {
+            args.extend(["--stimulus-unit".into(), "pA".into()]);
+        }
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = glifnet(&argv, tmp.path());
         assert!(
             o.status.success(),
             "{label}: {}",
