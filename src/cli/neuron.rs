@@ -60,7 +60,7 @@ pub struct Args {
         value_name = "SECONDS"
     )]
     pub dt: f64,
-    /// Simulated time in s (default: the stimulus file's length, else 1 s).
+    /// Simulated time in s (default 1 s; with a stimulus file its length, which --duration must match).
     #[arg(long, allow_hyphen_values = true, value_name = "SECONDS")]
     pub duration: Option<f64>,
     /// Current pulse AMP,START,STOP (A, s, s); repeatable, summed.
