@@ -31,11 +31,12 @@ def main():
         f.write("\n")
     neuron = GlifNeuron.from_dict(cfg)
     neuron.dt = dt
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     out = neuron.run(stim)
-    elapsed = time.perf_counter() - t0
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
     print(json.dumps({
         "allensdk_run_s": elapsed,
+        "allensdk_run_cpu_s": cpu,
         "n_steps": n,
         "spike_time_steps": [int(k) for k in out["spike_time_steps"]],
         "interpolated_spike_times": [float(x) for x in out["interpolated_spike_times"]],

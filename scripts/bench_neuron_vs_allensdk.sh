@@ -28,33 +28,32 @@ echo "[bench] AllenSDK GlifNeuron.run ..." >&2
 "$ALLEN_PYTHON" scripts/bench_neuron_allensdk.py "$CONFIG" "$DT" "$DURATION" "$WORK/stim.txt" > "$WORK/allen.json"
 
 echo "[bench] glifnet neuron x $REPEATS ..." >&2
-for i in $(seq "$REPEATS"); do
-  s=$(date +%s.%N)
-  "$BIN" neuron "$CONFIG" --dt "$DT" --stimulus "$WORK/stim.txt" -o "$WORK/out" > /dev/null
-  e=$(date +%s.%N)
-  python3 - "$WORK/out/summary.json" "$s" "$e" >> "$WORK/glifnet.txt" <<'PY'
-import json, sys
-print(json.load(open(sys.argv[1]))["simulate_s"], float(sys.argv[3]) - float(sys.argv[2]))
-PY
-done
-
-python3 - "$WORK/allen.json" "$WORK/glifnet.txt" "$WORK/out/spikes.csv" <<'PY'
-import json, sys
-allen = json.load(open(sys.argv[1]))
-rows = [tuple(map(float, l.split())) for l in open(sys.argv[2])]
-sim = min(r[0] for r in rows)
-wall = min(r[1] for r in rows)
-lines = open(sys.argv[3]).read().split("\n")[1:]
+python3 - "$BIN" "$CONFIG" "$DT" "$WORK" "$REPEATS" "$WORK/allen.json" <<'PY'
+import json, os, resource, subprocess, sys, time
+binary, config, dt, work, repeats, allen_file = sys.argv[1:7]
+dt = float(dt)
+sim, wall, cpu = [], [], []
+for _ in range(int(repeats)):
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run([binary, "neuron", config, "--dt", repr(dt), "--stimulus", os.path.join(work, "stim.txt"),
+                    "-o", os.path.join(work, "out")], check=True, stdout=subprocess.DEVNULL)
+    wall.append(time.perf_counter() - t0)
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu.append((r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime))
+    sim.append(json.load(open(os.path.join(work, "out", "summary.json")))["simulate_s"])
+allen = json.load(open(allen_file))
+lines = open(os.path.join(work, "out", "spikes.csv")).read().split("\n")[1:]
 spikes = [tuple(map(float, l.split(","))) for l in lines if l]
-dt = 5e-6
 steps = [round(g / dt) for g, _ in spikes]
 same = steps == allen["spike_time_steps"]
 dtmax = max((abs(a - b) for (_, a), b in zip(spikes, allen["interpolated_spike_times"])), default=0.0)
-t_allen = allen["allensdk_run_s"]
-print(f"AllenSDK GlifNeuron.run:              {t_allen:10.4f} s")
-print(f"glifnet simulation (min of {len(rows)}):       {sim:10.6f} s   -> {t_allen / sim:10.0f}x faster")
-print(f"glifnet whole command incl. file I/O: {wall:10.4f} s   -> {t_allen / wall:10.0f}x faster")
+ta, ca = allen["allensdk_run_s"], allen["allensdk_run_cpu_s"]
+print(f"AllenSDK GlifNeuron.run (one run):        wall {ta:9.4f} s, CPU {ca:9.4f} s")
+print(f"glifnet simulation only (min of {len(sim)}):    wall {min(sim):9.6f} s  -> {ta / min(sim):7.0f}x faster")
+print(f"glifnet whole command incl. file I/O:     wall {min(wall):9.4f} s  -> {ta / min(wall):7.0f}x faster")
+print(f"                                           CPU {min(cpu):9.4f} s  -> {ca / min(cpu):7.0f}x less CPU")
 print(f"spikes: AllenSDK {len(allen['spike_time_steps'])}, glifnet {len(steps)}; identical steps: {same}; "
-      f"max |interpolated time difference| {dtmax:.2e} s")
+      f"max |interpolated time difference| {dtmax:.2e} s; load average {os.getloadavg()[0]:.1f}")
 sys.exit(0 if same else 1)
 PY

@@ -104,27 +104,39 @@ fn reference_runs_through_the_cli_with_a_stimulus_file() {
     ] {
         let run = find_run(&reference, config, dt, stim);
         let label = format!("{config} {dt} {stim}");
-        // pA file: exercises --stimulus-unit; values written in shortest round-trip form of A,
-        // then scaled back (so compare within tolerance, not bitwise).
+        // Values in A written in shortest round-trip form (bitwise the reference current); the
+        // Pvalb run instead writes pA and passes --stimulus-unit pA (equal within tolerance).
         let s = stimulus(run);
+        let in_pa = config.contains("Pvalb");
         let file = tmp.path().join(format!("{config}-{dt}-{stim}.txt"));
-        let text: String = s.iter().map(|x| format!("{x:e}\n")).collect();
+        let text: String = s
+            .iter()
+            .map(|x| {
+                if in_pa {
+                    format!("{:e}\n", x * 1e12)
+                } else {
+                    format!("{x:e}\n")
+                }
+            })
+            .collect();
         std::fs::write(&file, text).unwrap();
         let out = tmp.path().join(format!("out-{config}-{dt}-{stim}"));
         let cfg = config_path(&shared, config);
-        let o = glifnet(
-            &[
-                "neuron",
-                cfg.to_str().unwrap(),
-                "--dt",
-                &dt.to_string(),
-                "--stimulus",
-                file.to_str().unwrap(),
-                "-o",
-                out.to_str().unwrap(),
-            ],
-            tmp.path(),
-        );
+        let mut args = vec![
+            "neuron".to_string(),
+            cfg.to_string_lossy().into_owned(),
+            "--dt".into(),
+            dt.to_string(),
+            "--stimulus".into(),
+            file.to_string_lossy().into_owned(),
+            "-o".into(),
+            out.to_string_lossy().into_owned(),
+        ];
+        if in_pa {
+            args.extend(["--stimulus-unit".into(), "pA".into()]);
+        }
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = glifnet(&argv, tmp.path());
         assert!(
             o.status.success(),
             "{label}: {}",
@@ -217,7 +229,7 @@ fn readme_example_runs_and_writes_the_four_outputs() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(
-        stdout.starts_with("19 spikes in 1 s"),
+        stdout.starts_with("19 spikes in 1.0 s (19.0 Hz)"),
         "README promises 19 spikes: {stdout}"
     );
     let dir = tmp.path().join("neuron_output");
@@ -541,7 +553,7 @@ fn stimulus_h5_reads_an_nwb_style_sweep() {
     let missing = format!("{}:/stimulus/presentation/Sweep_8/data", h5.display());
     expect_error(
         &["neuron", cfg.to_str().unwrap(), "--stimulus-h5", &missing],
-        &["cell.nwb", "Sweep_8", "not found"],
+        &["cell.nwb", "missing dataset", "Sweep_8"],
     );
     expect_error(
         &[

@@ -34,9 +34,10 @@ Spike cut (refractory period) — the Allen configs give spike_cut_length in sam
 
 Semantics:
   allensdk   AllenSDK GlifNeuron: forward Euler, spike cut as NaN samples, grid + interpolated times.
-  nest       NEST glif_psc (exact integration) on the bmtk-converted parameters; spike times are
-             end-of-step grid times; the stimulus takes effect one step later, as a NEST
-             current generator with delay dt does.
+  nest       NEST glif_psc (exact integration) on the bmtk-converted parameters (t_ref from
+             --spike-cut); spike times are end-of-step grid times. Inputs arrive as in NEST with
+             delay dt: the current acts one step later; alpha trains drive glif_psc's own alpha
+             synapses (one receptor per tau), exp trains are injected as current.
 
 Outputs in -o DIR: spikes.csv (grid_time_s,interpolated_time_s), traces.csv
 (t_s,voltage_v,threshold_v,asc_sum_a,stimulus_a; voltages relative to rest, NaN inside spike cuts;
@@ -59,7 +60,7 @@ pub struct Args {
         value_name = "SECONDS"
     )]
     pub dt: f64,
-    /// Simulated time in s (default: the stimulus file's length, else 1 s).
+    /// Simulated time in s (default 1 s; with a stimulus file its length, which --duration must match).
     #[arg(long, allow_hyphen_values = true, value_name = "SECONDS")]
     pub duration: Option<f64>,
     /// Current pulse AMP,START,STOP (A, s, s); repeatable, summed.
@@ -310,8 +311,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
     let n = out.grid_spike_times.len();
     println!(
-        "{n} spikes in {duration} s ({} Hz); wrote spikes.csv, traces.csv, summary.json{} to {}",
-        n as f64 / duration,
+        "{n} spikes in {} s ({} Hz); wrote spikes.csv, traces.csv, summary.json{} to {}",
+        crate::neuron::output::F(duration),
+        crate::neuron::output::F(n as f64 / duration),
         if args.plot { ", neuron.png" } else { "" },
         dir.display()
     );
@@ -493,7 +495,7 @@ fn summary(
         },
         "spike_times": if nest { "grid = interpolated = end of the crossing step (NEST)" }
                        else { "grid = start of the crossing step k*dt; interpolated = threshold crossing inside it (AllenSDK)" },
-        "traces": "row k = sample k at t = k*dt; voltage_v and threshold_v relative to rest (add El_reference_v for absolute)",
+        "traces": if nest { "row k = state after step k, t = k*dt; voltages relative to E_L; stimulus_a = total input current (alpha trains shown as their current, integrated by glif_psc synapses)" } else { "row k = sample k at t = k*dt; voltage_v and threshold_v relative to rest (add El_reference_v for absolute)" },
         "parameters": params,
         "inputs": {
             "steps": steps,

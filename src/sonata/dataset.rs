@@ -1,16 +1,9 @@
 //! Read one numeric 1-D HDF5 dataset as `Vec<f64>` (used by `glifnet neuron --stimulus-h5`,
 //! e.g. a sweep of an Allen NWB file). hdf5 types stay inside this module.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// Why a dataset could not be read; names the file and the dataset.
-#[derive(Debug, thiserror::Error)]
-#[error("{}: dataset {dataset}: {msg}", file.display())]
-pub struct DatasetError {
-    pub file: PathBuf,
-    pub dataset: String,
-    pub msg: String,
-}
+use super::SonataError;
 
 /// A 1-D dataset's values plus its NWB `conversion` attribute (SI value = raw × conversion),
 /// when present.
@@ -24,40 +17,53 @@ pub struct Dataset1d {
 
 /// Read `dataset` of `path` (any integer or float type, converted to f64). A dataset of shape
 /// (n, 1) or (1, n) is accepted as 1-D.
-pub fn read_f64_1d(path: &Path, dataset: &str) -> Result<Dataset1d, DatasetError> {
-    let err = |msg: String| DatasetError {
+pub fn read_f64_1d(path: &Path, dataset: &str) -> Result<Dataset1d, SonataError> {
+    let open = |message: String| SonataError::Open {
         file: path.to_path_buf(),
-        dataset: dataset.to_string(),
-        msg,
+        message,
+    };
+    let h5err = |object: &str, e: hdf5::Error| SonataError::H5 {
+        file: path.to_path_buf(),
+        object: object.to_string(),
+        message: e.to_string(),
     };
     if !path.is_file() {
-        return Err(err("file not found".into()));
+        return Err(open(format!("file not found (wanted dataset {dataset})")));
     }
-    let file = hdf5::File::open(path).map_err(|e| err(format!("cannot open as HDF5: {e}")))?;
-    let ds = file
-        .dataset(dataset)
-        .map_err(|e| err(format!("not found: {e}")))?;
+    let file = hdf5::File::open(path).map_err(|e| open(format!("not an HDF5 file: {e}")))?;
+    let ds = file.dataset(dataset).map_err(|_| SonataError::Missing {
+        file: path.to_path_buf(),
+        what: "dataset",
+        object: dataset.to_string(),
+    })?;
     let shape = ds.shape();
     let long_dims = shape.iter().filter(|&&d| d > 1).count();
     if shape.is_empty() || long_dims > 1 {
-        return Err(err(format!(
-            "has shape {shape:?}, expected a 1-D array of samples"
-        )));
+        return Err(SonataError::invalid(
+            path,
+            format!("{dataset} shape"),
+            format!("{shape:?}"),
+            "expected a 1-D array of samples",
+        ));
     }
-    let values: Vec<f64> = ds
-        .read_raw::<f64>()
-        .map_err(|e| err(format!("cannot be read as numbers: {e}")))?;
+    let values: Vec<f64> = ds.read_raw::<f64>().map_err(|e| h5err(dataset, e))?;
     if let Some((i, v)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-        return Err(err(format!("sample {i} is {v}, not a finite number")));
+        return Err(SonataError::invalid(
+            path,
+            format!("{dataset}[{i}]"),
+            v,
+            "not a finite number",
+        ));
     }
     let names = ds.attr_names().unwrap_or_default();
     let conversion = if names.iter().any(|n| n == "conversion") {
+        let obj = format!("{dataset}@conversion");
         let c = ds
             .attr("conversion")
             .and_then(|a| a.read_scalar::<f64>())
-            .map_err(|e| err(format!("attribute conversion unreadable: {e}")))?;
+            .map_err(|e| h5err(&obj, e))?;
         if !c.is_finite() {
-            return Err(err(format!("attribute conversion is {c}")));
+            return Err(SonataError::invalid(path, obj, c, "not a finite number"));
         }
         Some(c)
     } else {
