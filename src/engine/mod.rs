@@ -54,6 +54,9 @@ pub enum EngineError {
 /// increasing `(s, i)`.
 pub trait Group: Send {
     fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     fn n_ports(&self) -> usize;
     fn advance(
         &mut self,
@@ -152,6 +155,9 @@ struct Slot<G> {
     clamps: Vec<(usize, CurrentSteps, usize)>,
     cur: Vec<f64>,
 }
+
+/// (source, group slot, dense-block offset, delay, weight) of one incoming synapse.
+type IncomingEdge = (u32, u16, u32, u32, f64);
 
 /// Incoming synapses of one chunk, indexed by source.
 struct Incoming {
@@ -283,7 +289,7 @@ impl<G: Group> Engine<G> {
         }
         // incoming CSR per chunk, sources in order, each source's edges in table order
         let n_chunks = chunks.len();
-        let mut per_chunk: Vec<Vec<(u32, u16, u32, u32, f64)>> = vec![Vec::new(); n_chunks];
+        let mut per_chunk: Vec<Vec<IncomingEdge>> = vec![Vec::new(); n_chunks];
         for src in 0..n_src {
             for k in syn.offsets[src]..syn.offsets[src + 1] {
                 let t = syn.target[k] as usize;
