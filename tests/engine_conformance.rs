@@ -39,6 +39,7 @@ fn example() -> (tempfile::TempDir, PathBuf) {
 fn run(ex: &Path, extra: &[&str]) {
     let out = Command::new(common::glifnet_bin())
         .current_dir(ex)
+        .env("HDF5_USE_FILE_LOCKING", "FALSE")
         .arg("run")
         .arg("config.simulation.json")
         .arg("--quiet")
