@@ -100,14 +100,25 @@ pub fn report(cfg: &SimulationConfig, c: &Circuit) -> Result<String> {
             let dyn_note = if g.dynamics_params.is_empty() {
                 String::new()
             } else {
-                format!("; per-node dynamics_params: {}", g.dynamics_params.keys().cloned().collect::<Vec<_>>().join(", "))
+                format!(
+                    "; per-node dynamics_params: {}",
+                    g.dynamics_params
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
             };
             writeln!(
                 s,
                 "    group {}: {} nodes; columns: {}{}",
                 g.id,
                 per_group.get(&g.id).copied().unwrap_or(0),
-                if cols.is_empty() { "-".to_string() } else { cols.join(", ") },
+                if cols.is_empty() {
+                    "-".to_string()
+                } else {
+                    cols.join(", ")
+                },
                 dyn_note
             )?;
         }
@@ -161,7 +172,11 @@ pub fn report(cfg: &SimulationConfig, c: &Circuit) -> Result<String> {
     }
     writeln!(s, "inputs: {}", cfg.inputs.len())?;
     for i in &cfg.inputs {
-        let ns = i.node_set.as_ref().map(|v| v.to_string()).unwrap_or_else(|| "-".into());
+        let ns = i
+            .node_set
+            .as_ref()
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "-".into());
         let file = i
             .input_file
             .as_ref()

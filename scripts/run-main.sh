@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The main job: build the shipped cortical circuit networks/v1_l4 (only if its generated files
+# are missing) and run it with glifnet, which writes spikes and a per-population summary to
+# networks/v1_l4/output/. Extra arguments are passed to `glifnet run`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+cargo build --release
+GLIFNET=./target/release/glifnet
+NET=networks/v1_l4
+if [ ! -f "$NET/config.simulation.json" ] || [ ! -f "$NET/network/l4_l4_edges.h5" ] \
+   || [ ! -f "$NET/network/lgn_l4_edges.h5" ] || [ ! -f "$NET/inputs/lgn_spikes.h5" ]; then
+  echo "[glifnet] building $NET (first run)" >&2
+  "$GLIFNET" build "$NET"
+fi
+if "$GLIFNET" run --help 2>/dev/null | grep -q CONFIG; then
+  "$GLIFNET" run "$NET/config.simulation.json" "$@"
+else
+  echo "[glifnet] \`glifnet run\` is not available in this build; describing the network instead" >&2
+  "$GLIFNET" inspect "$NET/config.simulation.json"
+fi
