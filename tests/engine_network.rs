@@ -1,6 +1,7 @@
 //! Engine behaviour on small networks the tests build themselves: delays, nsyns, receptor
 //! ports, current clamps, Poisson input and virtual-spike timing (issue #5 acceptance).
 
+mod common;
 mod engine_support;
 
 use engine_support::*;
@@ -261,6 +262,67 @@ fn membrane_report_follows_the_clamped_lif_trajectory() {
         assert!(
             (vk - expected).abs() < 1e-9,
             "sample {k} at {tk} ms: {vk} vs {expected}"
+        );
+    }
+}
+
+#[test]
+fn allen_neuron_configs_are_converted_like_bmtk() {
+    // nest:glif_lif*_psc + an Allen neuron_config ("type": "GLIF") must run exactly like
+    // nest:glif_psc with BMTK's converted parameters (sonata-bmtk.md §5.4)
+    let shared = common::shared_dir().join("data/bmtk/allensdk_glif_neuron_configs");
+    let expected: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(shared.join("expected_nest_glif_psc_params_637930677.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let times: Vec<f64> = (0..40).map(|k| 5.0 + 2.5 * k as f64).collect();
+    let run = |tpl: &'static str, params: serde_json::Value| {
+        let d = tempfile::tempdir().unwrap();
+        let v1 = Pop {
+            name: "v1",
+            types: vec![(10, "point_neuron", tpl, params)],
+            nodes: vec![10],
+        };
+        write_input_spikes(
+            &d.path().join("in.h5"),
+            "lgn",
+            vec![0; times.len()],
+            times.clone(),
+        );
+        let e = Edges {
+            source: "lgn",
+            target: "v1",
+            types: vec![EType::new(1, 250.0, 1.0, Some(1))],
+            edges: vec![(0, 0, 1, None)],
+            h5_delay: None,
+        };
+        write_config(
+            d.path(),
+            &[v1, lgn(1)],
+            &[e],
+            spikes_input(),
+            run_cfg(120.0),
+        );
+        times_of(&run_ok(d.path(), &[]))
+    };
+    for (tpl, level) in [
+        ("nest:glif_lif_psc", "lif"),
+        ("nest:glif_lif_r_psc", "lif_r"),
+        ("nest:glif_lif_asc_psc", "lif_asc"),
+        ("nest:glif_lif_r_asc_psc", "lif_r_asc"),
+        ("nest:glif_lif_r_asc_a_psc", "lif_r_asc_a"),
+    ] {
+        let allen: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(shared.join(format!("637930677_{level}.json"))).unwrap(),
+        )
+        .unwrap();
+        let converted = run(tpl, allen);
+        assert!(converted.len() >= 3, "{tpl}: {converted:?}");
+        assert_eq!(
+            converted,
+            run("nest:glif_psc", expected[tpl].clone()),
+            "{tpl}"
         );
     }
 }
