@@ -99,6 +99,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         {
             *f = rebase(f, &old, &new);
         }
+        for r in &mut cfg.reports {
+            r.file_name = rebase(&r.file_name, &old, &new);
+        }
         cfg.output.output_dir = new;
     }
     let out_dir = cfg.output.output_dir.clone();

@@ -232,7 +232,7 @@ impl<G: Group> Engine<G> {
         let d_max = syn.delay.iter().copied().max().unwrap_or(1) as u64;
         // Epoch length: min delay, capped so that progress and Ctrl-C stay responsive and
         // networks without synapses still advance in blocks.
-        let d_min = d_min.min(input.n_steps.max(1)).min(1 << 16);
+        let d_min = d_min.min(input.n_steps.max(1)).min(MAX_EPOCH);
         let block = d_min.min(MAX_BLOCK);
         let epoch = d_min / block * block;
         let timing = Timing {
@@ -661,6 +661,10 @@ impl Timing {
         sl.buckets[(step & self.mask) as usize].push((off, w));
     }
 }
+
+/// Longest epoch (networks without synapses or with very long delays): keeps progress
+/// reports and Ctrl-C responsive.
+const MAX_EPOCH: u64 = 4096;
 
 /// Longest block of steps advanced at once: its dense input (`64 × ports × n` f64) stays in
 /// cache for the group sizes of a chunk.

@@ -314,7 +314,7 @@ pub fn lower(
     };
     for ep in &circuit.edges {
         let before = edges.len();
-        lower_edges(&net, ep, dt, &mut edges)?;
+        lower_edges(circuit, &net, ep, dt, &mut edges)?;
         edge_counts.push((ep.name.clone(), edges.len() - before));
     }
     net.synapses = Synapses::from_edges(net.n_neurons + net.n_virtual, &edges);
@@ -323,6 +323,7 @@ pub fn lower(
 }
 
 fn lower_edges(
+    circuit: &Circuit,
     net: &Network,
     ep: &EdgePopulation,
     dt: f64,
@@ -366,11 +367,14 @@ fn lower_edges(
             (Some(g), _) => g,
             (None, Some(v)) => n_neurons + v,
             (None, None) => {
-                if src_virt.is_some() || src_real.is_some() {
-                    // a virtual node of a mixed population that no input drives
-                    if src_real.is_some() && src_virt.is_none() {
-                        continue;
-                    }
+                // a virtual node that no input drives: BMTK creates no connection for it
+                let undriven_virtual = src_virt.is_none()
+                    && circuit
+                        .node_population(&ep.source_population)
+                        .and_then(|p| p.index_of(s).map(|k| p.is_virtual(k)))
+                        .unwrap_or(false);
+                if undriven_virtual {
+                    continue;
                 }
                 return Err(invalid(
                     &ep.edges_file,
