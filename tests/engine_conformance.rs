@@ -180,7 +180,7 @@ fn spikes_csv_identical_for_1_2_4_threads() {
 #[test]
 fn ctrl_c_stops_at_an_epoch_and_writes_the_spikes_so_far() {
     let (_tmp, ex) = example();
-    let mut child = Command::new(common::glifnet_bin())
+    let child = Command::new(common::glifnet_bin())
         .current_dir(&ex)
         .env("HDF5_USE_FILE_LOCKING", "FALSE")
         .args([

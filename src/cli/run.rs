@@ -104,6 +104,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         cfg.output.output_dir = new;
     }
+    // the config copy records what was run
+    if let Some(serde_json::Value::Object(r)) = cfg.resolved.get_mut("run") {
+        r.insert("dt".into(), serde_json::json!(dt));
+        r.insert("tstop".into(), serde_json::json!(tstop));
+        r.insert("n_thread".into(), serde_json::json!(threads));
+    }
+    if let Some(serde_json::Value::Object(o)) = cfg.resolved.get_mut("output") {
+        o.insert(
+            "output_dir".into(),
+            serde_json::json!(cfg.output.output_dir),
+        );
+    }
     let out_dir = cfg.output.output_dir.clone();
     // BMTK reads the flag from `run` (PointNet) and from `output` (environment setup); glifnet
     // overwrites when either says true explicitly and otherwise refuses to clobber a folder.
