@@ -18,7 +18,7 @@ BIN=$ROOT/target/release/glifnet
 TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
 cp -r "$SHARED/data/bmtk/point_450glifs" "$SHARED/data/bmtk/point_components" "$TMP/"
 EX=$TMP/point_450glifs
-printf '%-7s %-3s %10s %10s %9s %11s %11s %9s %9s\n' dt thr nest_s glif_s glif_all_s ns/nrn-step ns/event x_sim x_proc
+printf '%-6s %-3s %8s %8s %8s %8s %8s %9s %9s %7s %7s\n' dt thr nest_s nest_cpu glif_s glif_cpu glif_all ns/nstep ns/event x_wall x_cpu
 for dt in "${DTS[@]}"; do
   python3 - "$EX/config.simulation.json" "$EX/config.dt$dt.json" "$dt" <<'PY'
 import json, sys
@@ -28,27 +28,30 @@ json.dump(c, open(sys.argv[2], "w"), indent=2)
 PY
   steps=$(python3 -c "print(round(3000/$dt))")
   for th in $THREADS; do
-    nest_s=NA
+    nest='{"t_run_s": "NA", "cpu_run_s": "NA"}'
     if [ "${SKIP_NEST:-0}" != 1 ]; then
-      nest_s=$(cd "$EX" && "$NEST_PY" "$SHARED/tools/run_bmtk.py" "config.dt$dt.json" --threads "$th" 2>/dev/null \
-        | python3 -c 'import json,sys; print([json.loads(l) for l in sys.stdin if l.startswith("{")][-1]["t_run_s"])')
+      nest=$(cd "$EX" && "$NEST_PY" "$ROOT/scripts/nest_time.py" "config.dt$dt.json" --threads "$th" 2>/dev/null | grep '^{' | tail -1)
     fi
-    start=$(date +%s.%N)
-    out=$(cd "$EX" && "$BIN" run "config.dt$dt.json" --threads "$th" --output-dir "glif_out_${dt}_$th" 2>&1)
-    end=$(date +%s.%N)
-    sim=$(echo "$out" | sed -n 's/.*simulate \([0-9.]*\) s.*/\1/p')
-    events=$(echo "$out" | sed -n 's/.* \([0-9]*\) events.*/\1/p')
-    python3 - "$dt" "$th" "$nest_s" "$sim" "$start" "$end" "$steps" "$events" <<'PY'
-import sys
-dt, th, nest, sim, s, e, steps, ev = sys.argv[1:]
-sim = float(sim); whole = float(e) - float(s); steps = int(steps); ev = int(ev or 0)
-ns_step = sim / (450 * steps) * 1e9
-ns_ev = sim / ev * 1e9 if ev else float("nan")
-xs = f"{float(nest)/sim:9.1f}" if nest != "NA" else "       NA"
-xp = f"{float(nest)/whole:9.1f}" if nest != "NA" else "       NA"
-print(f"{dt:<7} {th:<3} {nest:>10} {sim:10.3f} {whole:9.3f} {ns_step:11.2f} {ns_ev:11.2f} {xs} {xp}")
+    out=$(cd "$EX" && /usr/bin/time -f "CPU %U %S" "$BIN" run "config.dt$dt.json" --threads "$th" --output-dir "glif_out_${dt}_$th" 2>&1)
+    python3 - "$dt" "$th" "$nest" "$steps" "$out" <<'PY'
+import json, re, sys
+dt, th, nest, steps, out = sys.argv[1:]
+nest = json.loads(nest); steps = int(steps)
+sim = float(re.search(r"simulate ([0-9.]+) s", out).group(1))
+ev = int(re.search(r"([0-9]+) events", out).group(1))
+u, s_ = map(float, re.search(r"CPU ([0-9.]+) ([0-9.]+)", out).groups())
+allw = sum(float(x) for x in re.search(r"build ([0-9.]+) s \| simulate ([0-9.]+) s \| write ([0-9.]+) s", out).groups())
+cpu = u + s_
+# ns per neuron-step and per event from CPU time (robust on a loaded machine); 1 thread: = wall
+ns_step = cpu / (450 * steps) * 1e9
+ns_ev = cpu / ev * 1e9
+nw, nc = nest["t_run_s"], nest["cpu_run_s"]
+xw = f"{float(nw)/sim:7.1f}" if nw != "NA" else "     NA"
+xc = f"{float(nc)/cpu:7.1f}" if nc != "NA" else "     NA"
+print(f"{dt:<6} {th:<3} {nw!s:>8} {nc!s:>8} {sim:8.3f} {cpu:8.3f} {allw:8.3f} {ns_step:9.2f} {ns_ev:9.1f} {xw} {xc}")
 PY
   done
 done
-echo "nest_s = nest.Simulate time (run_bmtk.py t_run_s); glif_s = glifnet simulate phase; glif_all_s = whole glifnet process;"
-echo "x_sim = nest_s/glif_s; x_proc = nest_s/glif_all_s; ns/nrn-step = glif_s/(450*steps); ns/event = glif_s/synaptic events"
+echo "nest_s/nest_cpu = wall/CPU s of NEST's simulate (BMTK sim.run); glif_s = glifnet simulate phase (wall);"
+echo "glif_cpu = CPU s of the whole glifnet process (build+simulate+write); glif_all = its build+simulate+write wall s;"
+echo "ns/nstep, ns/event = glif_cpu per neuron-step (450 x steps) and per synaptic event; x_wall = nest_s/glif_s; x_cpu = nest_cpu/glif_cpu"

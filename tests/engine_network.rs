@@ -1,6 +1,7 @@
 //! Engine behaviour on small networks the tests build themselves: delays, nsyns, receptor
 //! ports, current clamps, Poisson input and virtual-spike timing (issue #5 acceptance).
 
+mod common;
 mod engine_support;
 
 use engine_support::*;
@@ -223,5 +224,105 @@ fn virtual_spike_acts_from_the_next_grid_time_plus_delay() {
     assert_eq!(got.len(), expected.len(), "{got:?}");
     for (g, e) in got.iter().zip(expected) {
         assert!((g - e).abs() < 1e-9, "{got:?}");
+    }
+}
+
+#[test]
+fn membrane_report_follows_the_clamped_lif_trajectory() {
+    // as in the clamp test: V after the j-th step with current = E_L + I·R·(1 − e^{−j·dt/τ})
+    let d = tempfile::tempdir().unwrap();
+    let v1 = Pop {
+        name: "v1",
+        types: vec![(10, "point_neuron", "nest:iaf_psc_delta", delta_cell(2.0))],
+        nodes: vec![10, 10],
+    };
+    let inputs = json!({"clamp": {"input_type": "current_clamp", "module": "IClamp",
+                                   "node_set": "v1", "amp": 300.0, "delay": 5.0, "duration": 10.0}});
+    let p = write_config(d.path(), &[v1], &[], inputs, run_cfg(20.0));
+    let mut cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    cfg["reports"] = json!({"vm": {"module": "membrane_report", "cells": {"population": "v1", "node_id": [1]},
+                                   "variable_name": "V_m", "file_name": "vm.h5"}});
+    std::fs::write(&p, cfg.to_string()).unwrap();
+    run_ok(d.path(), &[]);
+    let rep = glifnet::sonata::report::read_report(&d.path().join("output/vm.h5")).unwrap();
+    let tr =
+        glifnet::sonata::report::read_trace(&d.path().join("output/vm.h5"), Some("v1"), 1).unwrap();
+    let (t, v) = (tr.times, tr.values);
+    assert_eq!(rep[0].n_steps, 200, "a sample after every step of 20 ms");
+    assert!((t[0] - DT).abs() < 1e-12, "first sample at t = dt");
+    // I·R = 300 pA · 10 ms / 250 pF = 12 mV (sub-threshold): current acts from 5.1 ms on
+    for (k, (&tk, &vk)) in t.iter().zip(&v).enumerate() {
+        let j = ((tk - 5.1) / DT).round().clamp(0.0, 100.0);
+        let mut expected = -70.0 + 12.0 * (1.0 - (-j * DT / 10.0f64).exp());
+        if tk > 15.1 + 1e-9 {
+            let v_end = -70.0 + 12.0 * (1.0 - (-10.0 / 10.0f64).exp());
+            expected = -70.0 + (v_end + 70.0) * (-(tk - 15.1) / 10.0f64).exp();
+        }
+        assert!(
+            (vk - expected).abs() < 1e-9,
+            "sample {k} at {tk} ms: {vk} vs {expected}"
+        );
+    }
+}
+
+#[test]
+fn allen_neuron_configs_are_converted_like_bmtk() {
+    // nest:glif_lif*_psc + an Allen neuron_config ("type": "GLIF") must run exactly like
+    // nest:glif_psc with BMTK's converted parameters (sonata-bmtk.md §5.4)
+    let shared = common::shared_dir().join("data/bmtk/allensdk_glif_neuron_configs");
+    let expected: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(shared.join("expected_nest_glif_psc_params_637930677.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let times: Vec<f64> = (0..40).map(|k| 5.0 + 2.5 * k as f64).collect();
+    let run = |tpl: &'static str, params: serde_json::Value| {
+        let d = tempfile::tempdir().unwrap();
+        let v1 = Pop {
+            name: "v1",
+            types: vec![(10, "point_neuron", tpl, params)],
+            nodes: vec![10],
+        };
+        write_input_spikes(
+            &d.path().join("in.h5"),
+            "lgn",
+            vec![0; times.len()],
+            times.clone(),
+        );
+        let e = Edges {
+            source: "lgn",
+            target: "v1",
+            types: vec![EType::new(1, 250.0, 1.0, Some(1))],
+            edges: vec![(0, 0, 1, None)],
+            h5_delay: None,
+        };
+        write_config(
+            d.path(),
+            &[v1, lgn(1)],
+            &[e],
+            spikes_input(),
+            run_cfg(120.0),
+        );
+        times_of(&run_ok(d.path(), &[]))
+    };
+    for (tpl, level) in [
+        ("nest:glif_lif_psc", "lif"),
+        ("nest:glif_lif_r_psc", "lif_r"),
+        ("nest:glif_lif_asc_psc", "lif_asc"),
+        ("nest:glif_lif_r_asc_psc", "lif_r_asc"),
+        ("nest:glif_lif_r_asc_a_psc", "lif_r_asc_a"),
+    ] {
+        let allen: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(shared.join(format!("637930677_{level}.json"))).unwrap(),
+        )
+        .unwrap();
+        let converted = run(tpl, allen);
+        assert!(converted.len() >= 3, "{tpl}: {converted:?}");
+        assert_eq!(
+            converted,
+            run("nest:glif_psc", expected[tpl].clone()),
+            "{tpl}"
+        );
     }
 }

@@ -12,14 +12,18 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 
+use crate::config::ReportConfig;
 use crate::config::SimulationConfig;
-use crate::engine::{model_group::build_engine, EngineInput, NoProbes};
+use crate::engine::{model_group::build_engine, EngineInput, Probe, ProbeRow, ProbeSink};
 use crate::inputs::{build_drive, driven_virtual_populations, ms_to_steps};
 use crate::network::lower;
+use crate::network::Network;
+use crate::output::reports::{file_for_variable, ReportSpec, Reports};
 use crate::output::{
     prepare_output_dir, stamp_ms, summary_table, write_config_copy, write_spike_files, Log,
     PopSpikes, RunSummary,
 };
+use crate::sonata::report::{default_units, ReportLayout};
 use crate::sonata::Circuit;
 
 /// Arguments of `glifnet run`.
@@ -95,7 +99,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         {
             *f = rebase(f, &old, &new);
         }
+        for r in &mut cfg.reports {
+            r.file_name = rebase(&r.file_name, &old, &new);
+        }
         cfg.output.output_dir = new;
+    }
+    // the config copy records what was run
+    if let Some(serde_json::Value::Object(r)) = cfg.resolved.get_mut("run") {
+        r.insert("dt".into(), serde_json::json!(dt));
+        r.insert("tstop".into(), serde_json::json!(tstop));
+        r.insert("n_thread".into(), serde_json::json!(threads));
+    }
+    if let Some(serde_json::Value::Object(o)) = cfg.resolved.get_mut("output") {
+        o.insert(
+            "output_dir".into(),
+            serde_json::json!(cfg.output.output_dir),
+        );
     }
     let out_dir = cfg.output.output_dir.clone();
     // BMTK reads the flag from `run` (PointNet) and from `output` (environment setup); glifnet
@@ -145,8 +164,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         direct: drive.direct,
         n_steps,
     };
-    let mut engine = build_engine(&net, input, threads, Vec::new())?;
+    let (probes, specs) = report_probes(&cfg, &circuit, &net, dt, tstop, &mut log)?;
+    let mut engine = build_engine(&net, input, threads, probes)?;
     prepare_output_dir(&out_dir, overwrite)?;
+    let mut reports = ReportSink(Reports::create(&specs)?);
     let build = t_build.elapsed();
 
     // simulate
@@ -168,7 +189,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .context("cannot start worker threads")?;
     let stats = pool.install(|| {
         let mut last = Instant::now();
-        engine.run(Some(&stop), &mut NoProbes, &mut |done| {
+        engine.run(Some(&stop), &mut reports, &mut |done| {
             if last.elapsed().as_millis() >= 100 || done == n_steps {
                 let ms = stamp_ms(done, dt);
                 let rate = ms / t_sim.elapsed().as_secs_f64().max(1e-9);
@@ -218,6 +239,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if cfg.output.spikes_file_nwb.is_some() {
         log.warn("spikes_file_nwb is not supported; no NWB spike file written");
     }
+    for r in reports.0.finish()? {
+        log.info(format!("Wrote report {}", r.display()));
+    }
     write_config_copy(&out_dir, &cfg.resolved)?;
     let summary = RunSummary {
         simulated_ms,
@@ -244,6 +268,149 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Engine probe rows → membrane report files.
+struct ReportSink(Reports);
+
+impl ProbeSink for ReportSink {
+    fn row(&mut self, r: ProbeRow<'_>) {
+        self.0.row(r.probe, r.step, r.values);
+    }
+}
+
+/// One engine probe and one report file per (membrane report, variable): the report's cells in
+/// population order, sampled every `interval` (default dt) after each step in `(tstart, tstop]`
+/// like a NEST multimeter (first sample at tstart + interval).
+fn report_probes(
+    cfg: &SimulationConfig,
+    circuit: &Circuit,
+    net: &Network,
+    dt: f64,
+    tstop: f64,
+    log: &mut Log,
+) -> anyhow::Result<(Vec<Probe>, Vec<ReportSpec>)> {
+    let mut probes = Vec::new();
+    let mut specs = Vec::new();
+    for r in &cfg.reports {
+        if !matches!(
+            r.module.as_str(),
+            "membrane_report" | "multimeter_report" | "multimeter"
+        ) {
+            log.warn(format!(
+                "report {}: module '{}' is not supported, skipped",
+                r.name, r.module
+            ));
+            continue;
+        }
+        let (pops, gids) = report_cells(cfg, circuit, net, r)?;
+        let interval = r.interval.unwrap_or(dt);
+        let interval_steps = ms_to_steps(interval, dt);
+        if interval_steps < 1 {
+            bail!(
+                "{}: reports.{}.interval = {interval}: must be >= dt = {dt} ms",
+                cfg.config_path.display(),
+                r.name
+            );
+        }
+        let start = ms_to_steps(r.tstart.unwrap_or(0.0), dt).max(0) as u64;
+        let stop = ms_to_steps(r.tstop.unwrap_or(tstop).min(tstop), dt).max(0) as u64;
+        let interval_steps = interval_steps as u64;
+        for var in &r.variable_name {
+            let bad: Vec<&str> = net
+                .kinds
+                .iter()
+                .filter(|k| !k.kind.recordables().contains(&var.as_str()))
+                .filter(|k| k.gids.iter().any(|g| gids.binary_search(g).is_ok()))
+                .map(|k| k.kind.name())
+                .collect();
+            if !bad.is_empty() {
+                bail!(
+                    "{}: reports.{}.variable_name = {var}: not recordable from {}",
+                    cfg.config_path.display(),
+                    r.name,
+                    bad.join(", ")
+                );
+            }
+            let first = start + interval_steps;
+            specs.push(ReportSpec {
+                file: file_for_variable(&r.file_name, var, r.variable_name.len()),
+                layout: ReportLayout {
+                    populations: pops.clone(),
+                    variable: var.clone(),
+                    units: default_units(var).into(),
+                    tstart: stamp_ms(first, dt),
+                    dt: interval,
+                },
+                probe: probes.len(),
+                interval_steps,
+                first_step: first,
+            });
+            probes.push(Probe {
+                neurons: pops_gids(net, &pops),
+                var: var.clone(),
+                interval: interval_steps,
+                start,
+                stop,
+            });
+        }
+    }
+    Ok((probes, specs))
+}
+
+/// (population, node ids) pairs.
+type PopIds = Vec<(String, Vec<u64>)>;
+
+/// The simulated cells of a report: (population, node ids) in circuit order, and their sorted
+/// global indices.
+fn report_cells(
+    cfg: &SimulationConfig,
+    circuit: &Circuit,
+    net: &Network,
+    r: &ReportConfig,
+) -> anyhow::Result<(PopIds, Vec<u32>)> {
+    let Some(cells) = &r.cells else {
+        bail!(
+            "{}: reports.{}.cells: missing (which cells to record?)",
+            cfg.config_path.display(),
+            r.name
+        );
+    };
+    let field = format!("reports.{}.cells", r.name);
+    let mut pops = Vec::new();
+    let mut gids = Vec::new();
+    for sel in circuit.select(cells, &cfg.node_sets, &cfg.config_path, &field)? {
+        let Some(p) = net.population(&sel.population) else {
+            continue;
+        };
+        let ids: Vec<u64> = sel
+            .node_ids
+            .iter()
+            .copied()
+            .filter(|&id| p.gid(id).is_some())
+            .collect();
+        gids.extend(ids.iter().filter_map(|&id| p.gid(id)));
+        if !ids.is_empty() {
+            pops.push((sel.population.clone(), ids));
+        }
+    }
+    if gids.is_empty() {
+        bail!(
+            "{}: {field}: selects no simulated cells",
+            cfg.config_path.display()
+        );
+    }
+    gids.sort_unstable();
+    Ok((pops, gids))
+}
+
+fn pops_gids(net: &Network, pops: &[(String, Vec<u64>)]) -> Vec<u32> {
+    pops.iter()
+        .flat_map(|(name, ids)| {
+            let p = net.population(name);
+            ids.iter().filter_map(move |&id| p.and_then(|p| p.gid(id)))
+        })
+        .collect()
 }
 
 /// Progress in simulated µs (so sub-ms dt shows movement); hidden when stderr is not a TTY.

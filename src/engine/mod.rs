@@ -22,8 +22,9 @@
 //!
 //! A dense ring of `max_delay` slots × ports × neurons is mostly zeros and, at dt = 0.001 ms
 //! (2000-step delays), tens of MB that every step would stream through memory. Instead each
-//! group keeps a ring of *buckets*, one per block of `B` steps (`B ≤ 64`, dividing the epoch),
-//! holding the arriving `(offset, weight)` additions in arrival order, plus one dense block
+//! group keeps a ring of *buckets*, one per future step (a power of two of them, so the bucket
+//! of a step is a mask), holding the arriving `(port·n + i, weight)` additions in arrival
+//! order, plus one dense block
 //! `block[(s * n_ports + port) * n + i]` of `B` steps that stays in cache. Before a block is
 //! advanced its bucket is scattered into the dense block (additions in arrival order, so every
 //! slot gets exactly NEST's sequence of f64 additions starting from 0.0), the block is handed to
@@ -54,6 +55,9 @@ pub enum EngineError {
 /// increasing `(s, i)`.
 pub trait Group: Send {
     fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     fn n_ports(&self) -> usize;
     fn advance(
         &mut self,
@@ -153,6 +157,9 @@ struct Slot<G> {
     cur: Vec<f64>,
 }
 
+/// (source, group slot, dense-block offset, delay, weight) of one incoming synapse.
+type IncomingEdge = (u32, u16, u32, u32, f64);
+
 /// Incoming synapses of one chunk, indexed by source.
 struct Incoming {
     offsets: Vec<u32>,
@@ -225,12 +232,12 @@ impl<G: Group> Engine<G> {
         let d_max = syn.delay.iter().copied().max().unwrap_or(1) as u64;
         // Epoch length: min delay, capped so that progress and Ctrl-C stay responsive and
         // networks without synapses still advance in blocks.
-        let d_min = d_min.min(input.n_steps.max(1)).min(1 << 16);
+        let d_min = d_min.min(input.n_steps.max(1)).min(MAX_EPOCH);
         let block = d_min.min(MAX_BLOCK);
         let epoch = d_min / block * block;
         let timing = Timing {
             block,
-            n_buckets: (d_max + epoch).div_ceil(block) + 1,
+            mask: (d_max + epoch + 1).next_power_of_two() - 1,
         };
         // locate every neuron: (chunk, slot, local)
         let mut neuron_loc = vec![(u32::MAX, 0u32, 0u32); n];
@@ -283,7 +290,7 @@ impl<G: Group> Engine<G> {
         }
         // incoming CSR per chunk, sources in order, each source's edges in table order
         let n_chunks = chunks.len();
-        let mut per_chunk: Vec<Vec<(u32, u16, u32, u32, f64)>> = vec![Vec::new(); n_chunks];
+        let mut per_chunk: Vec<Vec<IncomingEdge>> = vec![Vec::new(); n_chunks];
         for src in 0..n_src {
             for k in syn.offsets[src]..syn.offsets[src + 1] {
                 let t = syn.target[k] as usize;
@@ -356,7 +363,7 @@ impl<G: Group> Engine<G> {
                         n,
                         stride,
                         block: vec![0.0; block as usize * stride],
-                        buckets: vec![Vec::new(); timing.n_buckets as usize],
+                        buckets: vec![Vec::new(); timing.mask as usize + 1],
                         clamps,
                         cur: vec![0.0; cur_len],
                     }
@@ -577,11 +584,14 @@ impl<G: Group> Chunk<G> {
         if cuts.last() != Some(&n_steps) {
             cuts.push(n_steps);
         }
-        let bucket = ((t0 / timing.block) % timing.n_buckets) as usize;
         for (si, sl) in self.slots.iter_mut().enumerate() {
             // arrivals of this block, added in arrival order into the zeroed dense block
-            for &(off, w) in &sl.buckets[bucket] {
-                sl.block[off as usize] += w;
+            for s in 0..n_steps {
+                let b = ((t0 + s as u64) & timing.mask) as usize;
+                let row = &mut sl.block[s * sl.stride..(s + 1) * sl.stride];
+                for &(off, w) in &sl.buckets[b] {
+                    row[off as usize] += w;
+                }
             }
             if !sl.clamps.is_empty() {
                 for (i, steps, cursor) in sl.clamps.iter_mut() {
@@ -624,10 +634,14 @@ impl<G: Group> Chunk<G> {
                 from = to;
             }
             // only the touched entries need clearing
-            for &(off, _) in &sl.buckets[bucket] {
-                sl.block[off as usize] = 0.0;
+            for s in 0..n_steps {
+                let b = ((t0 + s as u64) & timing.mask) as usize;
+                let row = &mut sl.block[s * sl.stride..(s + 1) * sl.stride];
+                for &(off, _) in &sl.buckets[b] {
+                    row[off as usize] = 0.0;
+                }
+                sl.buckets[b].clear();
             }
-            sl.buckets[bucket].clear();
         }
     }
 }
@@ -636,18 +650,21 @@ impl<G: Group> Chunk<G> {
 #[derive(Debug, Clone, Copy)]
 struct Timing {
     block: u64,
-    n_buckets: u64,
+    /// Bucket of step `t` = `t & mask` (ring of a power of two ≥ max delay + epoch steps).
+    mask: u64,
 }
 
 impl Timing {
-    /// Queue weight `w` for dense-block offset `off` (port·n + i) in step `step`.
+    /// Queue weight `w` for port·n + i (`off`) in step `step`.
     #[inline]
     fn push<G>(self, sl: &mut Slot<G>, step: u64, off: u32, w: f64) {
-        let b = ((step / self.block) % self.n_buckets) as usize;
-        let o = (step % self.block) as usize * sl.stride + off as usize;
-        sl.buckets[b].push((o as u32, w));
+        sl.buckets[(step & self.mask) as usize].push((off, w));
     }
 }
+
+/// Longest epoch (networks without synapses or with very long delays): keeps progress
+/// reports and Ctrl-C responsive.
+const MAX_EPOCH: u64 = 4096;
 
 /// Longest block of steps advanced at once: its dense input (`64 × ports × n` f64) stays in
 /// cache for the group sizes of a chunk.

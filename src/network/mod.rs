@@ -314,7 +314,7 @@ pub fn lower(
     };
     for ep in &circuit.edges {
         let before = edges.len();
-        lower_edges(&net, ep, dt, &mut edges)?;
+        lower_edges(circuit, &net, ep, dt, &mut edges)?;
         edge_counts.push((ep.name.clone(), edges.len() - before));
     }
     net.synapses = Synapses::from_edges(net.n_neurons + net.n_virtual, &edges);
@@ -323,6 +323,7 @@ pub fn lower(
 }
 
 fn lower_edges(
+    circuit: &Circuit,
     net: &Network,
     ep: &EdgePopulation,
     dt: f64,
@@ -366,11 +367,14 @@ fn lower_edges(
             (Some(g), _) => g,
             (None, Some(v)) => n_neurons + v,
             (None, None) => {
-                if src_virt.is_some() || src_real.is_some() {
-                    // a virtual node of a mixed population that no input drives
-                    if src_real.is_some() && src_virt.is_none() {
-                        continue;
-                    }
+                // a virtual node that no input drives: BMTK creates no connection for it
+                let undriven_virtual = src_virt.is_none()
+                    && circuit
+                        .node_population(&ep.source_population)
+                        .and_then(|p| p.index_of(s).map(|k| p.is_virtual(k)))
+                        .unwrap_or(false);
+                if undriven_virtual {
+                    continue;
                 }
                 return Err(invalid(
                     &ep.edges_file,
@@ -445,12 +449,28 @@ fn lower_edges(
 }
 
 /// BMTK's conversion of an Allen `neuron_config.json` for template `nest:<model>` into NEST
-/// glif_psc parameters (sonata-bmtk.md §5.4). Thin adapter over the models module's converter.
+/// parameters (sonata-bmtk.md §5.4): the legacy names `glif_lif[_r][_asc][_a]_psc` give the
+/// level and become `glif_psc`, with `t_ref = spike_cut_length × config dt` as BMTK does.
+/// `glif_psc`/`glif_cond` with an Allen file (which BMTK leaves unconverted and NEST rejects)
+/// are converted too, the level taken from the method names.
 fn allen_to_nest(
     model: &str,
-    _json: &serde_json::Value,
+    json: &serde_json::Value,
 ) -> Result<(String, serde_json::Value), String> {
-    Err(format!(
-        "Allen neuron_config files (\"type\": \"GLIF\") for nest:{model} are not supported yet; convert them with `glifnet convert`"
-    ))
+    use crate::models::allen::{convert, level_from_template, RefractoryConvention};
+    let (kind, level) = match level_from_template(&format!("nest:{model}")) {
+        Some(l) => (ModelKind::GlifPsc, Some(l)),
+        None => match model {
+            "glif_psc" => (ModelKind::GlifPsc, None),
+            "glif_cond" => (ModelKind::GlifCond, None),
+            _ => {
+                return Err(format!(
+                    "an Allen neuron_config needs model_template nest:glif_lif[_r][_asc][_a]_psc, nest:glif_psc or nest:glif_cond, not nest:{model}"
+                ))
+            }
+        },
+    };
+    let c =
+        convert(json, kind, level, RefractoryConvention::ConfigDt).map_err(|e| e.to_string())?;
+    Ok((kind.name().to_string(), serde_json::Value::Object(c.params)))
 }

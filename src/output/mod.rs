@@ -112,12 +112,13 @@ pub fn write_config_copy(dir: &Path, resolved: &serde_json::Value) -> Result<Pat
     Ok(path)
 }
 
-/// NEST's time of a step stamp: the stamp in tics times ms per tic (what its spike recorder
-/// reports), so written times equal NEST's to the last bit.
+/// NEST's time of a step stamp: the stamp in tics divided by 1000 tics per ms (what its spike
+/// recorder reports; `stamp · dt` differs in the last bit, e.g. 155.00300000000001), so written
+/// times equal NEST's to the last bit.
 pub fn stamp_ms(stamp: u64, dt: f64) -> f64 {
     let tps = (dt * 1000.0).round();
     if tps >= 1.0 && (tps - dt * 1000.0).abs() < 1e-9 * tps {
-        (stamp as f64 * tps) * (1.0 / 1000.0)
+        (stamp as f64 * tps) / 1000.0
     } else {
         stamp as f64 * dt
     }
@@ -230,7 +231,9 @@ mod tests {
     #[test]
     fn stamps_match_nest_tic_arithmetic() {
         assert_eq!(stamp_ms(21423, 0.001), 21.423);
-        assert_eq!(stamp_ms(3, 0.1), 300.0 * 0.001);
+        assert_eq!(stamp_ms(3, 0.1), 0.3);
+        assert_eq!(stamp_ms(155003, 0.001), 155.003);
+        assert_eq!(stamp_ms(1231, 0.1), 123.1);
     }
 
     #[test]

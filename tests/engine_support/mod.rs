@@ -273,9 +273,13 @@ pub fn write_config(
     p
 }
 
+/// Run the binary in `dir`. Parallel tests write h5 files while other tests spawn children,
+/// which inherit those open (flock-ed) descriptors; HDF5 file locking would then make a child
+/// fail to open its own input, so the children run without it.
 pub fn glifnet(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_glifnet"))
         .current_dir(dir)
+        .env("HDF5_USE_FILE_LOCKING", "FALSE")
         .args(args)
         .output()
         .unwrap()
