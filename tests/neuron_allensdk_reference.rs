@@ -4,50 +4,10 @@
 //! stored voltage/threshold samples within 1e-9 relative (null ↔ NaN).
 
 mod common;
-
-use std::path::PathBuf;
+mod neuron_support;
 
 use glifnet::neuron::{AllenConfig, GlifNeuron, SpikeCut};
-use serde_json::Value;
-
-fn reference() -> Value {
-    let p = common::shared_dir().join("reference/glif/allensdk_reference.json");
-    serde_json::from_str(&std::fs::read_to_string(&p).expect("read reference"))
-        .expect("parse reference")
-}
-
-fn config_path(name: &str) -> PathBuf {
-    common::shared_dir().join("data/glif/allen").join(name)
-}
-
-/// The stimulus exactly as §9.1 defines it (evaluated at t = k·dt).
-fn stimulus(run: &Value) -> Vec<f64> {
-    let dt = run["dt"].as_f64().unwrap();
-    let i_rh = run["I_rh"].as_f64().unwrap();
-    let n = run["n_steps"].as_u64().unwrap() as usize;
-    let kind = run["stimulus"].as_str().unwrap();
-    if let Some(f) = kind.strip_prefix("square_") {
-        let amp = f.parse::<f64>().unwrap() * i_rh;
-        assert_eq!(n, (0.7 / dt).round() as usize);
-        let (on, off) = ((0.1 / dt).round() as usize, (0.6 / dt).round() as usize);
-        (0..n)
-            .map(|k| if (on..off).contains(&k) { amp } else { 0.0 })
-            .collect()
-    } else {
-        assert_eq!(kind, "sines");
-        assert_eq!(n, (1.0 / dt).round() as usize);
-        let tp = 2.0 * std::f64::consts::PI;
-        (0..n)
-            .map(|k| {
-                let t = k as f64 * dt;
-                i_rh * (1.1
-                    + 0.6 * (tp * 4.0 * t).sin()
-                    + 0.4 * (tp * 17.0 * t + 0.5).sin()
-                    + 0.3 * (tp * 53.0 * t + 1.3).sin())
-            })
-            .collect()
-    }
-}
+use neuron_support::{config_path, reference, stimulus};
 
 fn close(a: f64, b: f64, rel: f64) -> bool {
     (a - b).abs() <= rel * b.abs().max(1e-30)
@@ -55,7 +15,8 @@ fn close(a: f64, b: f64, rel: f64) -> bool {
 
 #[test]
 fn all_78_allensdk_runs_match() {
-    let reference = reference();
+    let shared = common::shared_dir();
+    let reference = reference(&shared);
     let runs = reference["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 78);
     let mut total_spikes = 0usize;
@@ -65,7 +26,7 @@ fn all_78_allensdk_runs_match() {
         let name = run["config"].as_str().unwrap();
         let dt = run["dt"].as_f64().unwrap();
         let label = format!("{name} dt={dt} {}", run["stimulus"]);
-        let cfg = AllenConfig::from_file(&config_path(name)).unwrap();
+        let cfg = AllenConfig::from_file(&config_path(&shared, name)).unwrap();
         assert!(
             close(cfg.rheobase(), run["I_rh"].as_f64().unwrap(), 1e-14),
             "{label}: I_rh"

@@ -11,6 +11,7 @@ use crate::neuron::allensdk::{GlifNeuron, RunOutput, SpikeCut};
 use crate::neuron::config::{
     AllenConfig, AscDynamics, AscReset, ThresholdDynamics, ThresholdReset, VoltageReset,
 };
+use crate::neuron::nest::AlphaTrain;
 use crate::neuron::output::{write_json, write_spikes, write_traces, Staged};
 use crate::neuron::stimulus::{onset_steps, read_text_stimulus, Kernel, StepCurrent, TrainSource};
 
@@ -50,16 +51,16 @@ Example:
 pub struct Args {
     /// Allen Cell Types neuron_config.json (AllenSDK GLIF format, SI units).
     pub config: PathBuf,
-    /// Step length in s (default 5e-6 s, the Cell Types stimulus sampling interval).
+    /// Step length in s (5e-6 s is the Cell Types stimulus sampling interval).
     #[arg(
         long,
-        default_value_t = 5e-6,
-        allow_negative_numbers = true,
+        default_value = "5e-6",
+        allow_hyphen_values = true,
         value_name = "SECONDS"
     )]
     pub dt: f64,
     /// Simulated time in s (default: the stimulus file's length, else 1 s).
-    #[arg(long, allow_negative_numbers = true, value_name = "SECONDS")]
+    #[arg(long, allow_hyphen_values = true, value_name = "SECONDS")]
     pub duration: Option<f64>,
     /// Current pulse AMP,START,STOP (A, s, s); repeatable, summed.
     #[arg(
@@ -81,7 +82,7 @@ pub struct Args {
     #[arg(long = "spike-train", value_name = "SPEC")]
     pub spike_trains: Vec<String>,
     /// Synaptic weight in pA per --spike-train (one value applies to all trains).
-    #[arg(long = "weight", value_name = "PA", allow_negative_numbers = true)]
+    #[arg(long = "weight", value_name = "PA", allow_hyphen_values = true)]
     pub weights: Vec<f64>,
     /// Synaptic kernel alpha:TAU_MS | exp:TAU_MS per --spike-train (default alpha:5.5).
     #[arg(long = "kernel", value_name = "KIND:TAU_MS")]
@@ -145,18 +146,18 @@ struct TrainInfo {
     spec: String,
     weight_pa: f64,
     kernel: Kernel,
-    n_spikes: usize,
+    onsets: Vec<usize>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let cfg = AllenConfig::from_file(&args.config)?;
     let dt = args.dt;
     if !(dt > 0.0 && dt.is_finite()) {
-        bail!("--dt: {dt} s must be a positive number of seconds");
+        bail!("--dt: {dt:?} s must be a positive number of seconds");
     }
     if let Some(d) = args.duration {
         if !(d > 0.0 && d.is_finite()) {
-            bail!("--duration: {d} s must be a positive number of seconds");
+            bail!("--duration: {d:?} s must be a positive number of seconds");
         }
     }
     if args.steps.is_empty()
@@ -175,7 +176,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 let want = (d / dt).round() as usize;
                 if want != s.len() {
                     bail!(
-                        "--duration {d} s is {want} steps at --dt {dt} s, but the stimulus has {} samples ({} s); \
+                        "--duration {d:?} s is {want} steps at --dt {dt:?} s, but the stimulus has {} samples ({:?} s); \
                          drop --duration or match it",
                         s.len(),
                         s.len() as f64 * dt
@@ -188,10 +189,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let d = args.duration.unwrap_or(1.0);
             let n = (d / dt).round();
             if n < 1.0 {
-                bail!("--duration {d} s is shorter than one step of --dt {dt} s");
+                bail!("--duration {d:?} s is shorter than one step of --dt {dt:?} s");
             }
             if n > MAX_STEPS as f64 {
-                bail!("--duration {d} s at --dt {dt} s is {n} steps; at most {MAX_STEPS} are supported");
+                bail!("--duration {d:?} s at --dt {dt:?} s is {n} steps; at most {MAX_STEPS} are supported");
             }
             n as usize
         }
@@ -205,19 +206,44 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         st.add_to(stim, dt);
         step_info.push(json!({"amp_a": st.amp, "start_s": st.start, "stop_s": st.stop}));
     }
-    let trains = add_spike_trains(&args, stim, dt, duration)?;
+    let trains = build_spike_trains(&args, dt, n_steps, duration)?;
+    // The total input current: what AllenSDK semantics integrate and traces.csv reports.
+    let base: Vec<f64> = stim.clone();
+    for t in &trains {
+        t.kernel
+            .add_current(&t.onsets, t.weight_pa * 1e-12, stim, dt);
+    }
 
     let cut = match args.spike_cut {
         CutArg::Steps => SpikeCut::Steps,
         CutArg::ConfigDt => SpikeCut::ConfigDt,
     };
+    let t0 = std::time::Instant::now();
     let (out, nest_params) = match args.semantics {
         Semantics::Allensdk => (GlifNeuron::new(&cfg, dt, cut)?.run(stim, true), None),
         Semantics::Nest => {
-            let r = crate::neuron::nest::run(&cfg, dt, cut, stim)?;
+            // Alpha trains go through glif_psc's alpha synapses; exp trains join the current.
+            let mut current = base;
+            let mut alpha = Vec::new();
+            for t in &trains {
+                match t.kernel {
+                    Kernel::Alpha { tau } => alpha.push(AlphaTrain {
+                        onsets: t.onsets.clone(),
+                        weight_pa: t.weight_pa,
+                        tau_ms: tau * 1e3,
+                    }),
+                    Kernel::Exp { .. } => {
+                        t.kernel
+                            .add_current(&t.onsets, t.weight_pa * 1e-12, &mut current, dt)
+                    }
+                }
+            }
+            let r = crate::neuron::nest::run(&cfg, dt, cut, &current, &alpha)?;
             (r.output, Some(r.params))
         }
     };
+
+    let simulate_s = t0.elapsed().as_secs_f64();
 
     if let Some(b) = &out.bad_reset {
         eprintln!(
@@ -230,7 +256,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     }
 
-    let summary = summary(
+    let mut summary = summary(
         &args,
         &cfg,
         &out,
@@ -242,6 +268,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         &trains,
         nest_params,
     );
+    // Wall time of the simulation alone (no file I/O), for scripts/bench_neuron_vs_allensdk.sh.
+    summary["simulate_s"] = json!(simulate_s);
 
     std::fs::create_dir_all(&args.out_dir)
         .with_context(|| format!("{}: cannot create output folder", args.out_dir.display()))?;
@@ -261,11 +289,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let title = format!(
-            "{name} — {} semantics, dt {dt} s, {} spikes",
+            "{name} — {} semantics, dt {} s, {} spikes",
             match args.semantics {
                 Semantics::Allensdk => "AllenSDK",
                 Semantics::Nest => "NEST",
             },
+            crate::neuron::output::F(dt),
             out.grid_spike_times.len()
         );
         crate::neuron::plot::plot_run(
@@ -310,6 +339,9 @@ fn read_sampled_stimulus(args: &Args) -> anyhow::Result<(Option<Vec<f64>>, serde
             (Some(c), _) => c,
             (None, u) => u.unwrap_or(Unit::A).scale(),
         };
+        if d.values.is_empty() {
+            bail!("--stimulus-h5 {spec}: the dataset has no samples");
+        }
         let s: Vec<f64> = d.values.iter().map(|v| v * scale).collect();
         let desc = json!({"file": file, "dataset": ds, "conversion": d.conversion, "unit_attribute": d.unit,
                           "scale_to_amps": scale, "n_samples": s.len()});
@@ -321,11 +353,11 @@ fn read_sampled_stimulus(args: &Args) -> anyhow::Result<(Option<Vec<f64>>, serde
     Ok((None, serde_json::Value::Null))
 }
 
-/// Build every --spike-train, pair it with its weight and kernel, and add its current.
-fn add_spike_trains(
+/// Build every --spike-train and pair it with its weight and kernel.
+fn build_spike_trains(
     args: &Args,
-    stim: &mut [f64],
     dt: f64,
+    n_steps: usize,
     duration: f64,
 ) -> anyhow::Result<Vec<TrainInfo>> {
     let n = args.spike_trains.len();
@@ -368,13 +400,12 @@ fn add_spike_trains(
             1 => kernels[0],
             _ => kernels[i],
         };
-        let onsets = onset_steps(&times, dt, stim.len());
-        kernel.add_current(&onsets, w * 1e-12, stim, dt);
+        let onsets = onset_steps(&times, dt, n_steps);
         out.push(TrainInfo {
             spec: spec.clone(),
             weight_pa: w,
             kernel,
-            n_spikes: onsets.len(),
+            onsets,
         });
     }
     Ok(out)
@@ -469,7 +500,7 @@ fn summary(
             "stimulus": stim_source,
             "spike_trains": trains.iter().map(|t| json!({
                 "spec": t.spec, "weight_pa": t.weight_pa, "kernel": t.kernel.name(),
-                "tau_ms": t.kernel.tau() * 1e3, "n_spikes": t.n_spikes})).collect::<Vec<_>>(),
+                "tau_ms": t.kernel.tau() * 1e3, "n_spikes": t.onsets.len()})).collect::<Vec<_>>(),
         },
         "bad_reset": out.bad_reset.map(|b| json!({
             "spike_step": b.step, "spike_time_s": b.time, "reset_voltage_v": b.reset_voltage,

@@ -1,12 +1,263 @@
-//! `glifnet run` (issue #5).
+//! `glifnet run CONFIG` (issue #5): load a BMTK PointNet config, lower the SONATA circuit, run
+//! the engine with a progress bar, and write spikes, `log.txt`, the config copy and a summary.
+//!
+//! Paths in the config resolve like BMTK's (relative to the working directory). `--threads`
+//! overrides `run.n_thread`; the spikes do not depend on it. Ctrl-C stops at the next epoch
+//! boundary and the spikes simulated so far are written (the log says the run was truncated).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+
+use crate::config::SimulationConfig;
+use crate::engine::{model_group::build_engine, EngineInput, NoProbes};
+use crate::inputs::{build_drive, driven_virtual_populations, ms_to_steps};
+use crate::network::lower;
+use crate::output::{
+    prepare_output_dir, stamp_ms, summary_table, write_config_copy, write_spike_files, Log,
+    PopSpikes, RunSummary,
+};
+use crate::sonata::Circuit;
 
 /// Arguments of `glifnet run`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Input file.
-    pub input: Option<std::path::PathBuf>,
+    /// BMTK simulation config (e.g. config.simulation.json), resolved like BMTK (relative paths
+    /// from the working directory).
+    pub config: PathBuf,
+    /// Worker threads (default: the config's run.n_thread, else 1). Results are identical for
+    /// any value.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Override run.tstop (ms).
+    #[arg(long)]
+    pub tstop: Option<f64>,
+    /// Override run.dt (ms).
+    #[arg(long)]
+    pub dt: Option<f64>,
+    /// Override output.output_dir (the output file names stay).
+    #[arg(long)]
+    pub output_dir: Option<PathBuf>,
+    /// No progress bar and no summary table.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`glifnet run` is not yet implemented (issue #5)")
+/// Move `p` from under `old` to under `new` (for `--output-dir`).
+fn rebase(p: &Path, old: &Path, new: &Path) -> PathBuf {
+    match p.strip_prefix(old) {
+        Ok(rel) => new.join(rel),
+        Err(_) => match p.file_name() {
+            Some(n) if p.is_relative() => new.join(n),
+            _ => p.to_path_buf(),
+        },
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let t_build = Instant::now();
+    let mut cfg = SimulationConfig::load(&args.config)?;
+    let Some(run_cfg) = cfg.run.clone() else {
+        bail!(
+            "{}: missing required section run (tstop, dt)",
+            args.config.display()
+        );
+    };
+    let dt = args.dt.unwrap_or(run_cfg.dt);
+    let tstop = args.tstop.unwrap_or(run_cfg.tstop);
+    if !(dt.is_finite() && dt > 0.0) {
+        bail!("{}: run.dt = {dt}: must be > 0 ms", args.config.display());
+    }
+    if !(tstop.is_finite() && tstop >= 0.0) {
+        bail!(
+            "{}: run.tstop = {tstop}: must be >= 0 ms",
+            args.config.display()
+        );
+    }
+    let threads = args.threads.unwrap_or(run_cfg.n_thread).max(1);
+    if let Some(new) = &args.output_dir {
+        let new = if new.is_absolute() {
+            new.clone()
+        } else {
+            std::env::current_dir()?.join(new)
+        };
+        let old = cfg.output.output_dir.clone();
+        for f in [
+            &mut cfg.output.spikes_file,
+            &mut cfg.output.spikes_file_csv,
+            &mut cfg.output.log_file,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            *f = rebase(f, &old, &new);
+        }
+        cfg.output.output_dir = new;
+    }
+    let out_dir = cfg.output.output_dir.clone();
+    // BMTK reads the flag from `run` (PointNet) and from `output` (environment setup); glifnet
+    // overwrites when either says true explicitly and otherwise refuses to clobber a folder.
+    let flag = |m: &serde_json::Map<String, serde_json::Value>| {
+        m.get("overwrite_output_dir").and_then(|v| v.as_bool()) == Some(true)
+    };
+    let overwrite = flag(&run_cfg.raw) || flag(&cfg.output.raw);
+    let mut log = Log::new();
+    log.info(format!(
+        "Created log file (glifnet {})",
+        env!("CARGO_PKG_VERSION")
+    ));
+    log.info(format!("config {}", cfg.config_path.display()));
+
+    // everything that can fail on user data happens before the output folder is touched
+    log.info("Building cells.");
+    let circuit = Circuit::load(&cfg)?;
+    let driven = driven_virtual_populations(&cfg, &circuit)?;
+    let net = lower(&circuit, dt, &|p| driven.iter().any(|d| d == p))?;
+    log.info(format!(
+        "{} cells in {} population(s), {} virtual cells driven, {} model group(s)",
+        net.n_neurons,
+        net.populations.len(),
+        net.n_virtual,
+        net.kinds.len()
+    ));
+    log.info("Building recurrent connections");
+    for (name, n) in &net.edge_counts {
+        log.info(format!("edges {name}: {n} connections"));
+    }
+    let drive = build_drive(&cfg, &circuit, &net, dt, tstop)?;
+    for n in &drive.notes {
+        match n.strip_prefix("WARNING: ") {
+            Some(w) => log.warn(w),
+            None => log.info(n),
+        }
+    }
+    let n_steps = ms_to_steps(tstop, dt).max(0) as u64;
+    let n_synapses = net.synapses.target.len();
+    let input = EngineInput {
+        n_neurons: net.n_neurons,
+        n_virtual: net.n_virtual,
+        synapses: net.synapses.clone(),
+        virtual_spikes: drive.virtual_spikes,
+        currents: drive.currents,
+        direct: drive.direct,
+        n_steps,
+    };
+    let mut engine = build_engine(&net, input, threads, Vec::new())?;
+    prepare_output_dir(&out_dir, overwrite)?;
+    let build = t_build.elapsed();
+
+    // simulate
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let s = stop.clone();
+        // a second handler registration (e.g. in tests calling run twice) is not an error
+        let _ = ctrlc::set_handler(move || s.store(true, Ordering::Relaxed));
+    }
+    let pb = progress_bar(args.quiet, tstop);
+    log.info(format!(
+        "Running simulation for {tstop:.3} ms with the time step {dt} ms ({n_steps} steps, epochs of {} steps, {threads} thread(s))",
+        engine.epoch_steps()
+    ));
+    let t_sim = Instant::now();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("cannot start worker threads")?;
+    let stats = pool.install(|| {
+        let mut last = Instant::now();
+        engine.run(Some(&stop), &mut NoProbes, &mut |done| {
+            if last.elapsed().as_millis() >= 100 || done == n_steps {
+                let ms = stamp_ms(done, dt);
+                let rate = ms / t_sim.elapsed().as_secs_f64().max(1e-9);
+                pb.set_position((ms * 1000.0) as u64);
+                pb.set_message(format!("{ms:.1}/{tstop:.1} ms ({rate:.1} ms/s)"));
+                last = Instant::now();
+            }
+        })
+    });
+    let simulate = t_sim.elapsed();
+    pb.finish_and_clear();
+    let simulated_ms = stamp_ms(stats.steps_done, dt);
+    if stats.interrupted {
+        log.warn(format!(
+            "Interrupted (Ctrl-C): simulation truncated at {simulated_ms:.3} of {tstop:.3} ms; writing the spikes simulated so far"
+        ));
+    } else {
+        log.info("Simulation finished.");
+    }
+
+    // write
+    let t_write = Instant::now();
+    let mut pops: Vec<PopSpikes> = net
+        .populations
+        .iter()
+        .map(|p| PopSpikes {
+            population: p.name.clone(),
+            n_cells: p.node_ids.len(),
+            ..Default::default()
+        })
+        .collect();
+    for &(stamp, gid) in &engine.spikes {
+        let k = net.populations.partition_point(|p| p.first <= gid) - 1;
+        let p = &net.populations[k];
+        pops[k].node_ids.push(p.node_ids[(gid - p.first) as usize]);
+        pops[k].times.push(stamp_ms(stamp, dt));
+    }
+    let written = write_spike_files(
+        &pops,
+        cfg.output.spikes_file.as_deref(),
+        cfg.output.spikes_file_csv.as_deref(),
+        cfg.output.spikes_sort_order,
+    )?;
+    for w in &written {
+        log.info(format!("Wrote spikes to {}", w.display()));
+    }
+    if cfg.output.spikes_file_nwb.is_some() {
+        log.warn("spikes_file_nwb is not supported; no NWB spike file written");
+    }
+    write_config_copy(&out_dir, &cfg.resolved)?;
+    let summary = RunSummary {
+        simulated_ms,
+        requested_ms: tstop,
+        interrupted: stats.interrupted,
+        build,
+        simulate,
+        write: t_write.elapsed(),
+        threads,
+        n_synapses,
+        events: stats.events_delivered,
+    };
+    let table = summary_table(&pops, &summary);
+    for l in table.lines() {
+        log.info(l);
+    }
+    if let Some(lf) = &cfg.output.log_file {
+        log.write(lf)?;
+    }
+    if !args.quiet {
+        eprint!("{table}");
+        for w in &written {
+            eprintln!("spikes: {}", w.display());
+        }
+    }
+    Ok(())
+}
+
+/// Progress in simulated µs (so sub-ms dt shows movement); hidden when stderr is not a TTY.
+fn progress_bar(quiet: bool, tstop: f64) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let pb = indicatif::ProgressBar::new((tstop * 1000.0) as u64);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {msg} ETA {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    pb.with_finish(indicatif::ProgressFinish::AndClear)
 }

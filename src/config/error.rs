@@ -78,3 +78,13 @@ pub(crate) fn short_json(v: &serde_json::Value) -> String {
         s
     }
 }
+
+/// serde_json's message without its trailing " at line L column C" (the error variants carry
+/// line and column themselves).
+pub fn json_message(e: &serde_json::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" at line ") {
+        Some(k) => s[..k].to_string(),
+        None => s,
+    }
+}

@@ -215,6 +215,33 @@ mod tests {
     }
 
     #[test]
+    fn builtin_formats() {
+        let b = builtins(Path::new("/c/d/sim.json"), Path::new("/w"));
+        let s = |k: &str| b[k].as_str().unwrap().to_string();
+        assert_eq!(
+            (s("configdir"), s("configfname"), s("workingdir")),
+            ("/c/d".into(), "sim.json".into(), "/w".into())
+        );
+        let digits = |x: &str, pat: &str| {
+            x.len() == pat.len()
+                && x.chars().zip(pat.chars()).all(|(c, p)| {
+                    if p == 'd' {
+                        c.is_ascii_digit()
+                    } else {
+                        c == p
+                    }
+                })
+        };
+        assert!(digits(&s("date"), "dddd-dd-dd"), "{}", s("date"));
+        assert!(digits(&s("time"), "dd-dd-dd"), "{}", s("time"));
+        assert!(
+            digits(&s("datetime"), "dddd-dd-dd_dd-dd-dd"),
+            "{}",
+            s("datetime")
+        );
+    }
+
+    #[test]
     fn manifest_nested_and_cycle() {
         let f = Path::new("/c/config.json");
         let m = json!({"$BASE": "${configdir}", "$NET": "$BASE/net", "$DEEP": "$NET/x"});

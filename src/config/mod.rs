@@ -21,7 +21,7 @@ use std::path::{Component, Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-pub use error::ConfigError;
+pub use error::{json_message, ConfigError};
 pub use sections::*;
 
 /// A fully resolved BMTK simulation (or circuit-only) configuration.
@@ -151,7 +151,7 @@ fn parse_file(
         file: file.to_path_buf(),
         line: e.line(),
         column: e.column(),
-        message: e.to_string(),
+        message: json_message(&e),
     })?;
     let Value::Object(mut obj) = value else {
         return Err(ConfigError::invalid(
@@ -197,7 +197,17 @@ fn parse_file(
         }
         obj.insert(key.into(), Value::String(child_path.display().to_string()));
         let mut child_origins = BTreeMap::new();
-        let child_obj = parse_file(&child_path, cwd, user, files, &mut child_origins)?;
+        let child_obj =
+            parse_file(&child_path, cwd, user, files, &mut child_origins).map_err(|e| match e {
+                // A missing child is reported at the parent's field that names it.
+                ConfigError::Read { file: f, source } if f == child_path => ConfigError::Invalid {
+                    file: file.to_path_buf(),
+                    field: key.into(),
+                    value: format!("\"{child}\""),
+                    reason: format!("cannot read {}: {source}", f.display()),
+                },
+                other => other,
+            })?;
         // Shallow merge: the child's top-level keys overwrite the parent's.
         for (k, v) in child_obj {
             obj.insert(k, v);

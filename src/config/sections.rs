@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use super::absolutize;
-use super::error::ConfigError;
+use super::error::{json_message, ConfigError};
 use super::manifest::find_refs;
 
 /// `run` section. Times in ms.
@@ -156,6 +156,8 @@ impl Components {
 pub struct NodesFiles {
     pub nodes_file: PathBuf,
     pub node_types_file: PathBuf,
+    /// Position of the entry in the config's `networks.nodes` list (for error messages).
+    pub entry: usize,
 }
 
 /// A `networks.edges` entry.
@@ -163,6 +165,8 @@ pub struct NodesFiles {
 pub struct EdgesFiles {
     pub edges_file: PathBuf,
     pub edge_types_file: PathBuf,
+    /// Position of the entry in the config's `networks.edges` list (for error messages).
+    pub entry: usize,
 }
 
 /// `networks` section (entries with `"enabled": false` dropped).
@@ -793,11 +797,13 @@ fn parse_networks(merged: &mut Map<String, Value>, ctx: &Ctx) -> Result<Networks
                 net.nodes.push(NodesFiles {
                     nodes_file: fa,
                     node_types_file: fb,
+                    entry: i,
                 });
             } else {
                 net.edges.push(EdgesFiles {
                     edges_file: fa,
                     edge_types_file: fb,
+                    entry: i,
                 });
             }
         }
@@ -839,7 +845,7 @@ fn parse_node_sets(
         file: path.clone(),
         line: e.line(),
         column: e.column(),
-        message: e.to_string(),
+        message: json_message(&e),
     })?;
     merged.insert(
         "node_sets_file".into(),

@@ -1,1 +1,666 @@
 //! Simulation engine: min-delay epochs, per-chunk ring buffers, deterministic parallel update.
+//!
+//! ## How a run proceeds (design.md "Engine principles")
+//!
+//! No spike can reach any neuron sooner than `d_min` steps (the smallest synaptic delay), so the
+//! engine advances every neuron `d_min` steps (one *epoch*) without synchronisation, then
+//! exchanges that epoch's spikes once. Neurons are split into [`Chunk`]s (contiguous runs of one
+//! model group); a chunk owns its neurons' ring buffers and the incoming synapses of its neurons
+//! indexed by source, so delivery is lock-free and each chunk runs on its own rayon task.
+//!
+//! ## Determinism and NEST's summation order
+//!
+//! A ring-buffer slot receives one f64 addition per arriving event. NEST (one thread) adds the
+//! weights of one step's spikes in this order: first the virtual (spike_generator) sources,
+//! which deliver immediately while they are updated, then the neuron sources in node order,
+//! whose spikes are delivered at the start of the next min-delay slice in recorder-register
+//! order (source by source). The engine reproduces it by delivering the epoch's spikes sorted
+//! by `(step, virtual-before-neuron, source index)`; every slot then receives the same additions
+//! in the same order whatever the chunking, so the output is bit-identical for any thread count.
+//!
+//! ## Ring buffers: sparse buckets + one small dense block
+//!
+//! A dense ring of `max_delay` slots × ports × neurons is mostly zeros and, at dt = 0.001 ms
+//! (2000-step delays), tens of MB that every step would stream through memory. Instead each
+//! group keeps a ring of *buckets*, one per block of `B` steps (`B ≤ 64`, dividing the epoch),
+//! holding the arriving `(offset, weight)` additions in arrival order, plus one dense block
+//! `block[(s * n_ports + port) * n + i]` of `B` steps that stays in cache. Before a block is
+//! advanced its bucket is scattered into the dense block (additions in arrival order, so every
+//! slot gets exactly NEST's sequence of f64 additions starting from 0.0), the block is handed to
+//! the model (`models` contract: `syn[(s*n_ports+p)*n+i]`), and the touched entries are zeroed.
+//! Epochs are `floor(d_min / B)·B` steps, still ≤ d_min, so no spike lands in its own epoch.
+
+mod probe;
+
+pub use probe::{NoProbes, Probe, ProbeRow, ProbeSink};
+
+use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Errors of the engine (inconsistent lowered network; never user data directly).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("engine: {0}")]
+    Invalid(String),
+    #[error("engine: probe variable '{var}' is not recorded by the model of neuron {neuron}")]
+    ProbeVariable { var: String, neuron: u32 },
+}
+
+/// One structure-of-arrays group of neurons of one model kind, advanced over blocks of steps.
+///
+/// This is the engine's view of `models::ModelGroup` (adapter in [`model_group`]); tests use tiny
+/// private models. `advance` must follow the `models` contract: step `s` reads
+/// `syn[(s * n_ports + p) * len + i]` and `current[s * len + i]` and appends `(i, s)` per spike in
+/// increasing `(s, i)`.
+pub trait Group: Send {
+    fn len(&self) -> usize;
+    fn n_ports(&self) -> usize;
+    fn advance(
+        &mut self,
+        n_steps: usize,
+        syn: &[f64],
+        current: Option<&[f64]>,
+        spikes: &mut Vec<(u32, u32)>,
+    );
+    fn sample(&self, var: &str, i: usize) -> Option<f64>;
+}
+
+pub mod model_group;
+
+/// Synapses in CSR form indexed by *source*. Sources `0..n_neurons` are the simulated neurons
+/// (global dense index), `n_neurons..n_neurons+n_virtual` the virtual (input) nodes.
+#[derive(Debug, Clone, Default)]
+pub struct Synapses {
+    /// `offsets[src]..offsets[src+1]` indexes the edges of source `src`; len = n_sources + 1.
+    pub offsets: Vec<usize>,
+    pub target: Vec<u32>,
+    pub port: Vec<u16>,
+    pub delay: Vec<u32>,
+    pub weight: Vec<f64>,
+}
+
+impl Synapses {
+    pub fn n_sources(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
+    }
+    /// Build from an unordered edge list; the edges of one source keep their list order.
+    pub fn from_edges(n_sources: usize, edges: &[(u32, u32, u16, u32, f64)]) -> Synapses {
+        let mut counts = vec![0usize; n_sources + 1];
+        for e in edges {
+            counts[e.0 as usize + 1] += 1;
+        }
+        for i in 0..n_sources {
+            counts[i + 1] += counts[i];
+        }
+        let offsets = counts.clone();
+        let mut next = counts;
+        let m = edges.len();
+        let (mut target, mut port, mut delay, mut weight) =
+            (vec![0; m], vec![0; m], vec![0; m], vec![0.0; m]);
+        for &(s, t, p, d, w) in edges {
+            let k = next[s as usize];
+            next[s as usize] += 1;
+            target[k] = t;
+            port[k] = p;
+            delay[k] = d;
+            weight[k] = w;
+        }
+        Synapses {
+            offsets,
+            target,
+            port,
+            delay,
+            weight,
+        }
+    }
+}
+
+/// Piecewise-constant external current of one neuron: `(step, amp_pA)` breakpoints sorted by step;
+/// the amplitude is delivered (models contract `current[s]`) from `step` until the next breakpoint.
+pub type CurrentSteps = Vec<(u64, f64)>;
+
+/// An event delivered straight into a ring-buffer slot (Poisson input): `(step, neuron, port, w)`.
+pub type DirectEvent = (u64, u32, u16, f64);
+
+/// Everything the engine needs besides the model groups.
+#[derive(Debug, Default)]
+pub struct EngineInput {
+    pub n_neurons: usize,
+    pub n_virtual: usize,
+    pub synapses: Synapses,
+    /// Virtual spikes as `(emission step, virtual index)`, sorted. Emission step `n` means the
+    /// spike is stamped `(n+1)·dt` and reaches slot `n + delay`.
+    pub virtual_spikes: Vec<(u64, u32)>,
+    /// Per neuron (global index) current clamps; empty = none.
+    pub currents: Vec<(u32, CurrentSteps)>,
+    /// Direct events sorted by `(step, neuron)`.
+    pub direct: Vec<DirectEvent>,
+    pub n_steps: u64,
+}
+
+/// A group placed in a chunk: its neurons' global indices, ring buffer and clamp inputs.
+struct Slot<G> {
+    group: G,
+    gids: Vec<u32>,
+    n: usize,
+    stride: usize,
+    /// Dense input of one block (`block_len × stride`), all zeros between blocks.
+    block: Vec<f64>,
+    /// Ring of pending additions per block: (offset in the dense block, weight).
+    buckets: Vec<Vec<(u32, f64)>>,
+    /// (local neuron, steps) for clamped neurons; empty when none.
+    clamps: Vec<(usize, CurrentSteps, usize)>,
+    cur: Vec<f64>,
+}
+
+/// Incoming synapses of one chunk, indexed by source.
+struct Incoming {
+    offsets: Vec<u32>,
+    slot: Vec<u16>,
+    off: Vec<u32>,
+    delay: Vec<u32>,
+    weight: Vec<f64>,
+}
+
+/// A unit of parallel work: one or more groups with their ring buffers and incoming synapses.
+pub struct Chunk<G> {
+    slots: Vec<Slot<G>>,
+    incoming: Incoming,
+    scratch: Vec<(u32, u32)>,
+    out: Vec<(u64, u32)>,
+    samples: Vec<(usize, u64, usize, f64)>,
+    /// (slot, local index, probe, position) of probed neurons.
+    probed: Vec<(usize, usize, usize, usize)>,
+}
+
+/// Per-run counters useful for summaries and benchmarks.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct EngineStats {
+    pub steps_done: u64,
+    pub spikes: u64,
+    pub events_delivered: u64,
+    pub interrupted: bool,
+}
+
+/// The runtime simulation state.
+pub struct Engine<G: Group> {
+    chunks: Vec<Chunk<G>>,
+    n_neurons: usize,
+    d_min: u64,
+    timing: Timing,
+    n_steps: u64,
+    step: u64,
+    virtual_spikes: Vec<(u64, u32)>,
+    vnext: usize,
+    direct: Vec<DirectEvent>,
+    dnext: usize,
+    /// Spikes of the last epoch in delivery order: (step, source).
+    pending: Vec<(u64, u32)>,
+    probes: Vec<Probe>,
+    /// Recorded spikes (stamp step = emission step + 1, global neuron index), in epoch order.
+    pub spikes: Vec<(u64, u32)>,
+    pub stats: EngineStats,
+    neuron_loc: Vec<(u32, u32, u32)>,
+}
+
+impl<G: Group> Engine<G> {
+    /// Build from groups already split into chunks (`chunks[c]` = list of (group, global ids)).
+    /// `probes` are validated against the models' recordables.
+    pub fn new(
+        chunks: Vec<Vec<(G, Vec<u32>)>>,
+        input: EngineInput,
+        probes: Vec<Probe>,
+    ) -> Result<Self, EngineError> {
+        let n = input.n_neurons;
+        let n_src = n + input.n_virtual;
+        let syn = &input.synapses;
+        if syn.n_sources() != n_src {
+            return Err(EngineError::Invalid(format!(
+                "synapse table has {} sources, expected {}",
+                syn.n_sources(),
+                n_src
+            )));
+        }
+        let d_min = syn.delay.iter().copied().min().unwrap_or(u32::MAX).max(1) as u64;
+        let d_max = syn.delay.iter().copied().max().unwrap_or(1) as u64;
+        // Epoch length: min delay, capped so that progress and Ctrl-C stay responsive and
+        // networks without synapses still advance in blocks.
+        let d_min = d_min.min(input.n_steps.max(1)).min(1 << 16);
+        let block = d_min.min(MAX_BLOCK);
+        let epoch = d_min / block * block;
+        let timing = Timing {
+            block,
+            n_buckets: (d_max + epoch).div_ceil(block) + 1,
+        };
+        // locate every neuron: (chunk, slot, local)
+        let mut neuron_loc = vec![(u32::MAX, 0u32, 0u32); n];
+        for (c, ch) in chunks.iter().enumerate() {
+            for (s, (g, gids)) in ch.iter().enumerate() {
+                if g.len() != gids.len() {
+                    return Err(EngineError::Invalid(format!(
+                        "group of {} neurons given {} ids",
+                        g.len(),
+                        gids.len()
+                    )));
+                }
+                for (i, &gid) in gids.iter().enumerate() {
+                    let Some(loc) = neuron_loc.get_mut(gid as usize) else {
+                        return Err(EngineError::Invalid(format!(
+                            "neuron index {gid} out of range"
+                        )));
+                    };
+                    if loc.0 != u32::MAX {
+                        return Err(EngineError::Invalid(format!("neuron {gid} placed twice")));
+                    }
+                    *loc = (c as u32, s as u32, i as u32);
+                }
+            }
+        }
+        if let Some(g) = neuron_loc.iter().position(|l| l.0 == u32::MAX) {
+            return Err(EngineError::Invalid(format!(
+                "neuron {g} not placed in any chunk"
+            )));
+        }
+        // probes
+        for p in &probes {
+            for &gid in &p.neurons {
+                let Some(&(c, s, i)) = neuron_loc.get(gid as usize) else {
+                    return Err(EngineError::Invalid(format!(
+                        "probe neuron {gid} out of range"
+                    )));
+                };
+                let g = &chunks[c as usize][s as usize].0;
+                if g.sample(&p.var, i as usize).is_none() {
+                    return Err(EngineError::ProbeVariable {
+                        var: p.var.clone(),
+                        neuron: gid,
+                    });
+                }
+            }
+            if p.interval == 0 {
+                return Err(EngineError::Invalid("probe interval 0".into()));
+            }
+        }
+        // incoming CSR per chunk, sources in order, each source's edges in table order
+        let n_chunks = chunks.len();
+        let mut per_chunk: Vec<Vec<(u32, u16, u32, u32, f64)>> = vec![Vec::new(); n_chunks];
+        for src in 0..n_src {
+            for k in syn.offsets[src]..syn.offsets[src + 1] {
+                let t = syn.target[k] as usize;
+                let Some(&(c, s, i)) = neuron_loc.get(t) else {
+                    return Err(EngineError::Invalid(format!(
+                        "synapse target {t} out of range"
+                    )));
+                };
+                let g = &chunks[c as usize][s as usize];
+                let np = g.0.n_ports();
+                let p = syn.port[k] as usize;
+                if p >= np {
+                    return Err(EngineError::Invalid(format!(
+                        "synapse to neuron {t} uses port {p} of {np}"
+                    )));
+                }
+                let off = (p * g.0.len() + i as usize) as u32;
+                per_chunk[c as usize].push((
+                    src as u32,
+                    s as u16,
+                    off,
+                    syn.delay[k],
+                    syn.weight[k],
+                ));
+            }
+        }
+        let mut currents: Vec<Vec<Vec<(usize, CurrentSteps, usize)>>> = chunks
+            .iter()
+            .map(|ch| ch.iter().map(|_| Vec::new()).collect())
+            .collect();
+        for (gid, steps) in input.currents {
+            let Some(&(c, s, i)) = neuron_loc.get(gid as usize) else {
+                return Err(EngineError::Invalid(format!(
+                    "clamp neuron {gid} out of range"
+                )));
+            };
+            currents[c as usize][s as usize].push((i as usize, steps, 0));
+        }
+        let mut out_chunks = Vec::with_capacity(n_chunks);
+        for ((ch, edges), mut cur) in chunks.into_iter().zip(per_chunk).zip(currents) {
+            let mut offsets = vec![0u32; n_src + 1];
+            for e in &edges {
+                offsets[e.0 as usize + 1] += 1;
+            }
+            for k in 0..n_src {
+                offsets[k + 1] += offsets[k];
+            }
+            let incoming = Incoming {
+                offsets,
+                slot: edges.iter().map(|e| e.1).collect(),
+                off: edges.iter().map(|e| e.2).collect(),
+                delay: edges.iter().map(|e| e.3).collect(),
+                weight: edges.iter().map(|e| e.4).collect(),
+            };
+            let slots = ch
+                .into_iter()
+                .enumerate()
+                .map(|(si, (group, gids))| {
+                    let n = group.len();
+                    let stride = n * group.n_ports();
+                    let clamps = std::mem::take(&mut cur[si]);
+                    let cur_len = if clamps.is_empty() {
+                        0
+                    } else {
+                        block as usize * n
+                    };
+                    Slot {
+                        group,
+                        gids,
+                        n,
+                        stride,
+                        block: vec![0.0; block as usize * stride],
+                        buckets: vec![Vec::new(); timing.n_buckets as usize],
+                        clamps,
+                        cur: vec![0.0; cur_len],
+                    }
+                })
+                .collect();
+            out_chunks.push(Chunk {
+                slots,
+                incoming,
+                scratch: Vec::new(),
+                out: Vec::new(),
+                samples: Vec::new(),
+                probed: Vec::new(),
+            });
+        }
+        for (pi, p) in probes.iter().enumerate() {
+            for (pos, &gid) in p.neurons.iter().enumerate() {
+                let (c, s, i) = neuron_loc[gid as usize];
+                out_chunks[c as usize]
+                    .probed
+                    .push((s as usize, i as usize, pi, pos));
+            }
+        }
+        Ok(Engine {
+            chunks: out_chunks,
+            n_neurons: n,
+            d_min: epoch,
+            timing,
+            n_steps: input.n_steps,
+            step: 0,
+            virtual_spikes: input.virtual_spikes,
+            vnext: 0,
+            direct: input.direct,
+            dnext: 0,
+            pending: Vec::new(),
+            probes,
+            spikes: Vec::new(),
+            stats: EngineStats::default(),
+            neuron_loc,
+        })
+    }
+
+    /// Epoch length in steps (≤ the minimum delay, a multiple of the block length).
+    pub fn epoch_steps(&self) -> u64 {
+        self.d_min
+    }
+    pub fn n_steps(&self) -> u64 {
+        self.n_steps
+    }
+    pub fn steps_done(&self) -> u64 {
+        self.step
+    }
+    pub fn n_neurons(&self) -> usize {
+        self.n_neurons
+    }
+    /// Where neuron `gid` lives: (chunk, group slot, local index).
+    pub fn locate(&self, gid: u32) -> Option<(u32, u32, u32)> {
+        self.neuron_loc.get(gid as usize).copied()
+    }
+
+    /// Run to the end, or until `stop` is set (checked at epoch boundaries). `progress` is called
+    /// after every epoch with the number of steps done.
+    pub fn run(
+        &mut self,
+        stop: Option<&AtomicBool>,
+        sink: &mut dyn ProbeSink,
+        progress: &mut dyn FnMut(u64),
+    ) -> EngineStats {
+        while self.step < self.n_steps {
+            if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+                self.stats.interrupted = true;
+                break;
+            }
+            self.epoch(sink);
+            progress(self.step);
+        }
+        self.stats.steps_done = self.step;
+        self.stats
+    }
+
+    /// Advance one epoch: deliver the previous epoch's spikes (and this epoch's direct events),
+    /// advance every chunk, then gather the new spikes in canonical order.
+    pub fn epoch(&mut self, sink: &mut dyn ProbeSink) {
+        let t0 = self.step;
+        let n_steps = (self.n_steps - t0).min(self.d_min) as usize;
+        let t1 = t0 + n_steps as u64;
+        // direct events due in this epoch
+        let dstart = self.dnext;
+        while self.dnext < self.direct.len() && self.direct[self.dnext].0 < t1 {
+            self.dnext += 1;
+        }
+        let direct = &self.direct[dstart..self.dnext];
+        let pending = &self.pending;
+        let timing = self.timing;
+        let neuron_loc = &self.neuron_loc;
+        let probes = &self.probes;
+        let n_neurons = self.n_neurons as u32;
+        let delivered: u64 = self
+            .chunks
+            .par_iter_mut()
+            .enumerate()
+            .map(|(ci, ch)| {
+                let mut ev = 0u64;
+                for &(st, gid, port, w) in direct {
+                    let (c, s, i) = neuron_loc[gid as usize];
+                    if c as usize == ci {
+                        let sl = &mut ch.slots[s as usize];
+                        let off = port as usize * sl.n + i as usize;
+                        timing.push(sl, st, off as u32, w);
+                    }
+                }
+                ev += ch.deliver(pending, timing);
+                ch.advance(t0, n_steps, timing, probes);
+                ev
+            })
+            .sum();
+        self.stats.events_delivered += delivered;
+        // gather this epoch's neuron spikes, sorted by (step, source)
+        let mut neuron_spikes: Vec<(u64, u32)> = Vec::new();
+        for ch in &mut self.chunks {
+            neuron_spikes.append(&mut ch.out);
+        }
+        neuron_spikes.sort_unstable();
+        self.stats.spikes += neuron_spikes.len() as u64;
+        self.spikes
+            .extend(neuron_spikes.iter().map(|&(s, g)| (s + 1, g)));
+        // merge with virtual spikes emitted in this epoch: virtual sources first within a step
+        let vstart = self.vnext;
+        while self.vnext < self.virtual_spikes.len() && self.virtual_spikes[self.vnext].0 < t1 {
+            self.vnext += 1;
+        }
+        let virt = &self.virtual_spikes[vstart..self.vnext];
+        self.pending.clear();
+        let (mut a, mut b) = (0, 0);
+        while a < virt.len() || b < neuron_spikes.len() {
+            let take_virtual =
+                b >= neuron_spikes.len() || (a < virt.len() && virt[a].0 <= neuron_spikes[b].0);
+            if take_virtual {
+                self.pending.push((virt[a].0, n_neurons + virt[a].1));
+                a += 1;
+            } else {
+                self.pending.push(neuron_spikes[b]);
+                b += 1;
+            }
+        }
+        // probe samples, assembled into rows in (time, probe) order
+        if !self.probes.is_empty() {
+            let mut all: Vec<(usize, u64, usize, f64)> = Vec::new();
+            for ch in &mut self.chunks {
+                all.append(&mut ch.samples);
+            }
+            all.sort_by_key(|a| (a.1, a.0, a.2));
+            let mut k = 0;
+            while k < all.len() {
+                let (p, t) = (all[k].0, all[k].1);
+                let mut values = vec![f64::NAN; self.probes[p].neurons.len()];
+                while k < all.len() && all[k].0 == p && all[k].1 == t {
+                    values[all[k].2] = all[k].3;
+                    k += 1;
+                }
+                sink.row(ProbeRow {
+                    probe: p,
+                    step: t,
+                    values: &values,
+                });
+            }
+        }
+        self.step = t1;
+    }
+}
+
+impl<G: Group> Chunk<G> {
+    /// Add the weights of `spikes` (in the given canonical order) to this chunk's ring buffers.
+    fn deliver(&mut self, spikes: &[(u64, u32)], timing: Timing) -> u64 {
+        let inc = &self.incoming;
+        let mut n = 0u64;
+        for &(step, src) in spikes {
+            let (a, b) = (
+                inc.offsets[src as usize] as usize,
+                inc.offsets[src as usize + 1] as usize,
+            );
+            for k in a..b {
+                let sl = &mut self.slots[inc.slot[k] as usize];
+                timing.push(sl, step + inc.delay[k] as u64, inc.off[k], inc.weight[k]);
+            }
+            n += (b - a) as u64;
+        }
+        n
+    }
+
+    /// Advance all groups of the chunk over steps `t0..t0+n_steps` block by block, splitting
+    /// blocks where probes sample.
+    fn advance(&mut self, t0: u64, n_steps: usize, timing: Timing, probes: &[Probe]) {
+        let bl = timing.block as usize;
+        let mut b0 = 0usize;
+        while b0 < n_steps {
+            let len = bl.min(n_steps - b0);
+            self.advance_block(t0 + b0 as u64, len, timing, probes);
+            b0 += len;
+        }
+    }
+
+    fn advance_block(&mut self, t0: u64, n_steps: usize, timing: Timing, probes: &[Probe]) {
+        // sample points (steps completed, relative to t0) for this chunk
+        let mut cuts: Vec<usize> = Vec::new();
+        for &(_, _, p, _) in &self.probed {
+            let pr = &probes[p];
+            let mut t = pr.first_sample_after(t0);
+            while let Some(tt) = t {
+                if tt > t0 + n_steps as u64 {
+                    break;
+                }
+                cuts.push((tt - t0) as usize);
+                t = pr.next_sample(tt);
+            }
+        }
+        cuts.sort_unstable();
+        cuts.dedup();
+        if cuts.last() != Some(&n_steps) {
+            cuts.push(n_steps);
+        }
+        let bucket = ((t0 / timing.block) % timing.n_buckets) as usize;
+        for (si, sl) in self.slots.iter_mut().enumerate() {
+            // arrivals of this block, added in arrival order into the zeroed dense block
+            for &(off, w) in &sl.buckets[bucket] {
+                sl.block[off as usize] += w;
+            }
+            if !sl.clamps.is_empty() {
+                for (i, steps, cursor) in sl.clamps.iter_mut() {
+                    for s in 0..n_steps {
+                        let t = t0 + s as u64;
+                        while *cursor < steps.len() && steps[*cursor].0 <= t {
+                            *cursor += 1;
+                        }
+                        let amp = if *cursor == 0 {
+                            0.0
+                        } else {
+                            steps[*cursor - 1].1
+                        };
+                        sl.cur[s * sl.n + *i] = amp;
+                    }
+                }
+            }
+            let mut from = 0;
+            for &to in &cuts {
+                if to > from {
+                    let syn = &sl.block[from * sl.stride..to * sl.stride];
+                    let cur = if sl.clamps.is_empty() {
+                        None
+                    } else {
+                        Some(&sl.cur[from * sl.n..to * sl.n])
+                    };
+                    self.scratch.clear();
+                    sl.group.advance(to - from, syn, cur, &mut self.scratch);
+                    for &(i, s) in &self.scratch {
+                        self.out
+                            .push((t0 + (from as u64) + s as u64, sl.gids[i as usize]));
+                    }
+                }
+                for &(ps, i, p, pos) in &self.probed {
+                    if ps == si && probes[p].samples_at(t0 + to as u64) {
+                        let v = sl.group.sample(&probes[p].var, i).unwrap_or(f64::NAN);
+                        self.samples.push((p, t0 + to as u64, pos, v));
+                    }
+                }
+                from = to;
+            }
+            // only the touched entries need clearing
+            for &(off, _) in &sl.buckets[bucket] {
+                sl.block[off as usize] = 0.0;
+            }
+            sl.buckets[bucket].clear();
+        }
+    }
+}
+
+/// Block and bucket geometry shared by all chunks.
+#[derive(Debug, Clone, Copy)]
+struct Timing {
+    block: u64,
+    n_buckets: u64,
+}
+
+impl Timing {
+    /// Queue weight `w` for dense-block offset `off` (port·n + i) in step `step`.
+    #[inline]
+    fn push<G>(self, sl: &mut Slot<G>, step: u64, off: u32, w: f64) {
+        let b = ((step / self.block) % self.n_buckets) as usize;
+        let o = (step % self.block) as usize * sl.stride + off as usize;
+        sl.buckets[b].push((o as u32, w));
+    }
+}
+
+/// Longest block of steps advanced at once: its dense input (`64 × ports × n` f64) stays in
+/// cache for the group sizes of a chunk.
+const MAX_BLOCK: u64 = 64;
+
+/// Split `n` neurons of one group into at most `parts` contiguous ranges of near-equal size.
+pub fn split_ranges(n: usize, parts: usize) -> Vec<std::ops::Range<usize>> {
+    let parts = parts.clamp(1, n.max(1));
+    (0..parts)
+        .map(|k| (k * n / parts)..((k + 1) * n / parts))
+        .filter(|r| !r.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

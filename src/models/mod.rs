@@ -34,3 +34,359 @@
 //! ModelGroup::len / n_ports / advance(&mut self, &BlockInput, &mut Vec<(u32, u32)>)
 //! ModelGroup::sample(&self, var: &str, i: usize) -> Option<f64>   // V_m, threshold, ASCurrents_sum, I_syn
 //! ```
+//!
+//! ## Layout of this module
+//!
+//! * `params.rs` — NEST-format JSON → typed parameter structs (defaults, NEST's relative storage,
+//!   validity checks of glif.md §3.1 / sonata-bmtk.md §5.7).
+//! * `propagators.rs` — exact-integration constants (glif.md §3.2) and the refractory count.
+//! * `glif_psc.rs`, `glif_cond.rs`, `iaf.rs` — one SoA group per kind.
+//! * `allen.rs` — Allen `neuron_config.json` → NEST parameters (sonata-bmtk.md §5.4).
+//! * `drive.rs` — single-neuron scenario driver (spike generators / step currents with NEST's
+//!   input timing, glif.md §3.6) used by the conformance tests and `glifnet neuron`.
+
+pub mod allen;
+pub mod drive;
+mod error;
+pub mod glif_cond;
+pub mod glif_psc;
+pub mod iaf;
+pub mod params;
+pub mod propagators;
+
+pub use error::ModelError;
+pub use params::{
+    GlifCondParams, GlifPscParams, IafPscAlphaParams, IafPscDeltaParams, IafPscExpParams,
+};
+
+use glif_cond::GlifCondGroup;
+use glif_psc::GlifPscGroup;
+use iaf::{IafPscAlphaGroup, IafPscDeltaGroup, IafPscExpGroup};
+
+/// The closed set of neuron model kinds glifnet integrates (NEST names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ModelKind {
+    GlifPsc,
+    GlifCond,
+    IafPscAlpha,
+    IafPscExp,
+    IafPscDelta,
+}
+
+impl ModelKind {
+    /// All kinds, in a fixed order.
+    pub const ALL: [ModelKind; 5] = [
+        ModelKind::GlifPsc,
+        ModelKind::GlifCond,
+        ModelKind::IafPscAlpha,
+        ModelKind::IafPscExp,
+        ModelKind::IafPscDelta,
+    ];
+
+    /// NEST model name (`glif_psc`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::GlifPsc => "glif_psc",
+            ModelKind::GlifCond => "glif_cond",
+            ModelKind::IafPscAlpha => "iaf_psc_alpha",
+            ModelKind::IafPscExp => "iaf_psc_exp",
+            ModelKind::IafPscDelta => "iaf_psc_delta",
+        }
+    }
+
+    /// Parse a NEST model name; a `nest:` prefix (BMTK `model_template`) is accepted.
+    pub fn from_name(name: &str) -> Result<ModelKind, ModelError> {
+        let n = name.trim();
+        let n = n.strip_prefix("nest:").unwrap_or(n);
+        ModelKind::ALL
+            .into_iter()
+            .find(|k| k.name() == n)
+            .ok_or_else(|| ModelError::UnknownModel(name.to_string()))
+    }
+
+    /// Recordable variables (NEST names) that [`ModelGroup::sample`] answers for this kind.
+    pub fn recordables(self) -> &'static [&'static str] {
+        match self {
+            ModelKind::GlifPsc => &[
+                "V_m",
+                "threshold",
+                "threshold_spike",
+                "threshold_voltage",
+                "ASCurrents_sum",
+                "I",
+                "I_syn",
+            ],
+            ModelKind::GlifCond => &[
+                "V_m",
+                "threshold",
+                "threshold_spike",
+                "threshold_voltage",
+                "ASCurrents_sum",
+                "I",
+            ],
+            ModelKind::IafPscAlpha | ModelKind::IafPscExp => &["V_m", "I_syn_ex", "I_syn_in"],
+            ModelKind::IafPscDelta => &["V_m"],
+        }
+    }
+}
+
+impl std::fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One validated parameter set of one model kind (NEST units).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelParams {
+    GlifPsc(GlifPscParams),
+    GlifCond(GlifCondParams),
+    IafPscAlpha(IafPscAlphaParams),
+    IafPscExp(IafPscExpParams),
+    IafPscDelta(IafPscDeltaParams),
+}
+
+impl ModelParams {
+    /// Parse NEST-format parameters (a JSON object; `{}` gives NEST's defaults) for `model`
+    /// (`glif_psc`, `glif_cond`, `iaf_psc_alpha`, `iaf_psc_exp`, `iaf_psc_delta`, optionally
+    /// prefixed `nest:`). Unknown keys, wrong types and invalid values are errors.
+    pub fn from_nest_json(
+        model: &str,
+        json: &serde_json::Value,
+    ) -> Result<ModelParams, ModelError> {
+        let kind = ModelKind::from_name(model)?;
+        Ok(match kind {
+            ModelKind::GlifPsc => ModelParams::GlifPsc(GlifPscParams::from_json(json)?),
+            ModelKind::GlifCond => ModelParams::GlifCond(GlifCondParams::from_json(json)?),
+            ModelKind::IafPscAlpha => ModelParams::IafPscAlpha(IafPscAlphaParams::from_json(json)?),
+            ModelKind::IafPscExp => ModelParams::IafPscExp(IafPscExpParams::from_json(json)?),
+            ModelKind::IafPscDelta => ModelParams::IafPscDelta(IafPscDeltaParams::from_json(json)?),
+        })
+    }
+
+    pub fn kind(&self) -> ModelKind {
+        match self {
+            ModelParams::GlifPsc(_) => ModelKind::GlifPsc,
+            ModelParams::GlifCond(_) => ModelKind::GlifCond,
+            ModelParams::IafPscAlpha(_) => ModelKind::IafPscAlpha,
+            ModelParams::IafPscExp(_) => ModelKind::IafPscExp,
+            ModelParams::IafPscDelta(_) => ModelKind::IafPscDelta,
+        }
+    }
+
+    /// Number of internal synaptic ports (GLIF: len(tau_syn); iaf_psc_alpha/exp: 2 (ex, in);
+    /// iaf_psc_delta: 1).
+    pub fn n_ports(&self) -> usize {
+        match self {
+            ModelParams::GlifPsc(p) => p.tau_syn.len(),
+            ModelParams::GlifCond(p) => p.glif.tau_syn.len(),
+            ModelParams::IafPscAlpha(_) | ModelParams::IafPscExp(_) => 2,
+            ModelParams::IafPscDelta(_) => 1,
+        }
+    }
+
+    /// Map a NEST `receptor_type` and the weight sign to the internal 0-based port
+    /// (glif.md §3.5; iaf models split by sign like NEST's `handle(SpikeEvent)`).
+    pub fn port_for(&self, receptor_type: i64, weight: f64) -> Result<usize, ModelError> {
+        let kind = self.kind();
+        let bad = |rule: String| ModelError::Port {
+            model: kind.name().to_string(),
+            receptor: receptor_type,
+            rule,
+        };
+        match self {
+            ModelParams::GlifPsc(_) | ModelParams::GlifCond(_) => {
+                let n = self.n_ports() as i64;
+                if receptor_type >= 1 && receptor_type <= n {
+                    Ok((receptor_type - 1) as usize)
+                } else {
+                    Err(bad(format!(
+                        "must be in 1..={n} (one receptor port per tau_syn entry; 0 is not a spike port)"
+                    )))
+                }
+            }
+            ModelParams::IafPscAlpha(_) | ModelParams::IafPscExp(_) => {
+                if receptor_type != 0 {
+                    return Err(bad(
+                        "must be 0 (the model has a single spike receptor)".into()
+                    ));
+                }
+                // iaf_psc_alpha routes w > 0 to ex and w <= 0 to in; iaf_psc_exp routes w >= 0
+                // to ex. A zero weight adds nothing either way, so `w >= 0 -> ex` is exact.
+                Ok(if weight >= 0.0 { 0 } else { 1 })
+            }
+            ModelParams::IafPscDelta(_) => {
+                if receptor_type != 0 {
+                    return Err(bad(
+                        "must be 0 (the model has a single spike receptor)".into()
+                    ));
+                }
+                Ok(0)
+            }
+        }
+    }
+}
+
+/// Per-step input of one block for one group (layout in the module docs).
+#[derive(Debug, Clone, Copy)]
+pub struct BlockInput<'a> {
+    /// Number of steps in the block.
+    pub n_steps: usize,
+    /// `syn[(s * n_ports + p) * n + i]`: summed spike weight for port `p` of neuron `i` in step `s`.
+    pub syn: &'a [f64],
+    /// `current[s * n + i]` (pA) delivered in step `s`; `None` = no external current.
+    pub current: Option<&'a [f64]>,
+}
+
+/// All neurons of one model kind and one port count, SoA state; static dispatch per kind.
+/// (Variants differ in size; there are only a handful of groups, so boxing buys nothing.)
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+pub enum ModelGroup {
+    GlifPsc(GlifPscGroup),
+    GlifCond(GlifCondGroup),
+    IafPscAlpha(IafPscAlphaGroup),
+    IafPscExp(IafPscExpGroup),
+    IafPscDelta(IafPscDeltaGroup),
+}
+
+macro_rules! dispatch {
+    ($self:expr, $g:ident => $e:expr) => {
+        match $self {
+            ModelGroup::GlifPsc($g) => $e,
+            ModelGroup::GlifCond($g) => $e,
+            ModelGroup::IafPscAlpha($g) => $e,
+            ModelGroup::IafPscExp($g) => $e,
+            ModelGroup::IafPscDelta($g) => $e,
+        }
+    };
+}
+
+impl ModelGroup {
+    /// Build a group from parameter sets (all of one kind and one port count) and, per neuron,
+    /// the index of its set. Propagators are computed once per set.
+    pub fn new(sets: &[ModelParams], set_of: &[u32], dt_ms: f64) -> Result<ModelGroup, ModelError> {
+        let first = sets
+            .first()
+            .ok_or_else(|| ModelError::Group("no parameter sets given".into()))?;
+        let kind = first.kind();
+        let n_ports = first.n_ports();
+        for (k, s) in sets.iter().enumerate() {
+            if s.kind() != kind {
+                return Err(ModelError::Group(format!(
+                    "parameter set {k} is {} but the group is {kind}",
+                    s.kind()
+                )));
+            }
+            if s.n_ports() != n_ports {
+                return Err(ModelError::Group(format!(
+                    "parameter set {k} has {} ports but the group has {n_ports}",
+                    s.n_ports()
+                )));
+            }
+        }
+        if let Some((i, &k)) = set_of
+            .iter()
+            .enumerate()
+            .find(|(_, &k)| k as usize >= sets.len())
+        {
+            return Err(ModelError::Group(format!(
+                "neuron {i} refers to parameter set {k} but only {} sets exist",
+                sets.len()
+            )));
+        }
+        if !(dt_ms.is_finite() && dt_ms > 0.0) {
+            return Err(ModelError::Group(format!("dt = {dt_ms} ms must be > 0")));
+        }
+        macro_rules! collect {
+            ($variant:ident) => {
+                sets.iter()
+                    .filter_map(|s| match s {
+                        ModelParams::$variant(p) => Some(p),
+                        _ => None,
+                    })
+                    .collect::<Vec<_>>()
+            };
+        }
+        Ok(match kind {
+            ModelKind::GlifPsc => {
+                ModelGroup::GlifPsc(GlifPscGroup::new(&collect!(GlifPsc), set_of, dt_ms)?)
+            }
+            ModelKind::GlifCond => {
+                ModelGroup::GlifCond(GlifCondGroup::new(&collect!(GlifCond), set_of, dt_ms)?)
+            }
+            ModelKind::IafPscAlpha => ModelGroup::IafPscAlpha(IafPscAlphaGroup::new(
+                &collect!(IafPscAlpha),
+                set_of,
+                dt_ms,
+            )?),
+            ModelKind::IafPscExp => {
+                ModelGroup::IafPscExp(IafPscExpGroup::new(&collect!(IafPscExp), set_of, dt_ms)?)
+            }
+            ModelKind::IafPscDelta => ModelGroup::IafPscDelta(IafPscDeltaGroup::new(
+                &collect!(IafPscDelta),
+                set_of,
+                dt_ms,
+            )?),
+        })
+    }
+
+    pub fn kind(&self) -> ModelKind {
+        match self {
+            ModelGroup::GlifPsc(_) => ModelKind::GlifPsc,
+            ModelGroup::GlifCond(_) => ModelKind::GlifCond,
+            ModelGroup::IafPscAlpha(_) => ModelKind::IafPscAlpha,
+            ModelGroup::IafPscExp(_) => ModelKind::IafPscExp,
+            ModelGroup::IafPscDelta(_) => ModelKind::IafPscDelta,
+        }
+    }
+
+    /// Number of neurons.
+    pub fn len(&self) -> usize {
+        dispatch!(self, g => g.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Number of synaptic ports per neuron (the `n_ports` of the input layout).
+    pub fn n_ports(&self) -> usize {
+        dispatch!(self, g => g.n_ports())
+    }
+
+    /// Step length (ms).
+    pub fn dt(&self) -> f64 {
+        dispatch!(self, g => g.dt())
+    }
+
+    /// Advance all neurons by `input.n_steps` steps; append `(neuron, step)` spikes sorted by
+    /// step then neuron. Panics if the input slices are shorter than the layout requires
+    /// (a programming error of the caller, not user data).
+    pub fn advance(&mut self, input: &BlockInput, spikes: &mut Vec<(u32, u32)>) {
+        let n = self.len();
+        assert!(
+            input.syn.len() >= input.n_steps * self.n_ports() * n,
+            "BlockInput.syn too short"
+        );
+        if let Some(c) = input.current {
+            assert!(c.len() >= input.n_steps * n, "BlockInput.current too short");
+        }
+        dispatch!(self, g => g.advance(input, spikes))
+    }
+
+    /// Current value of a recordable (NEST name, see [`ModelKind::recordables`]) of neuron `i`,
+    /// as NEST's multimeter would report it after the last step; `None` if unknown.
+    pub fn sample(&self, var: &str, i: usize) -> Option<f64> {
+        if i >= self.len() {
+            return None;
+        }
+        dispatch!(self, g => g.sample(var, i))
+    }
+}
+
+/// Sort the spikes appended since `from` by (step, neuron) — groups that process neurons in
+/// cache-sized chunks emit them chunk-major.
+pub(crate) fn sort_spikes_from(spikes: &mut [(u32, u32)], from: usize) {
+    spikes[from..].sort_unstable_by_key(|&(i, s)| (s, i));
+}

@@ -1,1 +1,456 @@
-//! Lowering: SONATA circuit description -> runtime network (dense indices, CSR, delays in steps).
+//! Lowering: SONATA circuit description → runtime network (dense indices, model parameter sets,
+//! synapses in CSR by source with delays in steps and 0-based receptor ports).
+//!
+//! Rules (sonata-bmtk.md §2.4, §2.5, §6.1; issue #5):
+//! * Simulated neurons get dense *global indices* in NEST creation order: populations in circuit
+//!   order, nodes in file order. The engine's delivery order (and hence NEST's ring-buffer sums)
+//!   follows these indices.
+//! * Virtual nodes are instantiated only for populations an input drives (`active_virtual`);
+//!   edges from other virtual populations are dropped, as BMTK never creates them.
+//! * One parameter set per distinct (node type, per-node `dynamics_params` overrides); one model
+//!   group per (model kind, port count).
+//! * Per edge: weight = nsyns × syn_weight (`sonata::EdgePopulation::synapse_values`), delay in
+//!   steps = NEST's rounding of `delay/dt` (a delay < dt is an error, NEST's BadDelay), port from
+//!   the synapse JSON's `receptor_type` and the weight sign (`ModelParams::port_for`); only
+//!   `static_synapse` is supported.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use crate::engine::Synapses;
+use crate::inputs::ms_to_steps;
+use crate::models::{ModelKind, ModelParams};
+use crate::sonata::{Circuit, EdgePopulation, NodePopulation};
+
+/// Lowering errors: file, field and value, so the user can fix the input from the message.
+#[derive(Debug, thiserror::Error)]
+pub enum NetworkError {
+    #[error("{}: {field} = {value}: {msg}", file.display())]
+    Invalid {
+        file: PathBuf,
+        field: String,
+        value: String,
+        msg: String,
+    },
+    #[error(transparent)]
+    Sonata(#[from] crate::sonata::SonataError),
+}
+
+fn invalid(
+    file: &std::path::Path,
+    field: impl Into<String>,
+    value: impl ToString,
+    msg: impl Into<String>,
+) -> NetworkError {
+    NetworkError::Invalid {
+        file: file.to_path_buf(),
+        field: field.into(),
+        value: value.to_string(),
+        msg: msg.into(),
+    }
+}
+
+/// A population of simulated neurons: its global indices are `first .. first + node_ids.len()`
+/// in the order of `node_ids` (only the non-virtual nodes of the SONATA population).
+#[derive(Debug, Clone)]
+pub struct Population {
+    pub name: String,
+    pub first: u32,
+    pub node_ids: Vec<u64>,
+    index: HashMap<u64, u32>,
+}
+
+impl Population {
+    /// Global index of node `id`, if it is a simulated node of this population.
+    pub fn gid(&self, id: u64) -> Option<u32> {
+        self.index.get(&id).copied()
+    }
+}
+
+/// An instantiated virtual population: virtual index `first + k` is `node_ids[k]`.
+#[derive(Debug, Clone)]
+pub struct VirtualPopulation {
+    pub name: String,
+    pub first: u32,
+    pub node_ids: Vec<u64>,
+    index: HashMap<u64, u32>,
+}
+
+impl VirtualPopulation {
+    pub fn vid(&self, id: u64) -> Option<u32> {
+        self.index.get(&id).copied()
+    }
+}
+
+/// All neurons of one model kind and port count, with their distinct parameter sets.
+#[derive(Debug, Clone)]
+pub struct KindGroup {
+    pub kind: ModelKind,
+    pub n_ports: usize,
+    pub sets: Vec<ModelParams>,
+    /// Global indices (ascending) and the set index of each.
+    pub gids: Vec<u32>,
+    pub set_of: Vec<u32>,
+}
+
+/// The lowered network the engine is built from.
+#[derive(Debug, Clone)]
+pub struct Network {
+    pub dt: f64,
+    pub populations: Vec<Population>,
+    pub virtual_populations: Vec<VirtualPopulation>,
+    pub kinds: Vec<KindGroup>,
+    /// Per global index: (kind group, position in it).
+    pub neuron_kind: Vec<(u32, u32)>,
+    pub n_neurons: usize,
+    pub n_virtual: usize,
+    pub synapses: Synapses,
+    /// Synapse counts per edge population: (name, edges kept).
+    pub edge_counts: Vec<(String, usize)>,
+}
+
+impl Network {
+    pub fn population(&self, name: &str) -> Option<&Population> {
+        self.populations.iter().find(|p| p.name == name)
+    }
+    pub fn virtual_population(&self, name: &str) -> Option<&VirtualPopulation> {
+        self.virtual_populations.iter().find(|p| p.name == name)
+    }
+    /// (population, node id) of global index `gid`.
+    pub fn node_of(&self, gid: u32) -> Option<(&Population, u64)> {
+        let k = self.populations.partition_point(|p| p.first <= gid);
+        let p = self.populations.get(k.checked_sub(1)?)?;
+        p.node_ids.get((gid - p.first) as usize).map(|&id| (p, id))
+    }
+    /// Parameter set of global index `gid`.
+    pub fn params_of(&self, gid: u32) -> Option<&ModelParams> {
+        let &(k, pos) = self.neuron_kind.get(gid as usize)?;
+        let kg = &self.kinds[k as usize];
+        kg.sets.get(kg.set_of[pos as usize] as usize)
+    }
+}
+
+/// NEST model name and NEST-format parameters of node `i`: the node type's JSON, an Allen
+/// `neuron_config` converted as BMTK does (template `nest:glif*` + `"type": "GLIF"`), then the
+/// per-node h5 `dynamics_params` overrides.
+fn node_params(
+    pop: &NodePopulation,
+    i: usize,
+) -> Result<(String, serde_json::Value), NetworkError> {
+    let nt = pop.node_type(i);
+    let file = &pop.node_types_file;
+    let field = format!("node_type_id {} model_template", nt.node_type_id);
+    let Some(tpl) = pop.model_template(i) else {
+        return Err(invalid(
+            file,
+            field,
+            "NULL",
+            "a non-virtual node needs a model_template such as nest:glif_psc",
+        ));
+    };
+    if tpl.schema != "nest" {
+        return Err(invalid(
+            file,
+            field,
+            format!("{}:{}", tpl.schema, tpl.resource),
+            "only NEST point models (nest:...) can be simulated",
+        ));
+    }
+    if !pop.attribute(i, "model_processing").is_null() {
+        return Err(invalid(
+            file,
+            format!("node_type_id {} model_processing", nt.node_type_id),
+            pop.attribute(i, "model_processing"),
+            "model_processing names a Python function; it is not supported",
+        ));
+    }
+    let mut json = nt
+        .dynamics_params
+        .as_deref()
+        .cloned()
+        .unwrap_or_else(|| serde_json::json!({}));
+    let mut model = tpl.resource.clone();
+    if model.starts_with("glif") && json.get("type").and_then(|t| t.as_str()) == Some("GLIF") {
+        let src = nt
+            .dynamics_params_file
+            .clone()
+            .unwrap_or_else(|| file.clone());
+        let (m, j) = allen_to_nest(&model, &json).map_err(|e| {
+            invalid(
+                &src,
+                format!("node_type_id {} model_template", nt.node_type_id),
+                &model,
+                e.to_string(),
+            )
+        })?;
+        model = m;
+        json = j;
+    }
+    if let Some(over) = pop.dynamics_overrides(i) {
+        if let serde_json::Value::Object(m) = &mut json {
+            for (k, v) in over {
+                m.insert(k, v);
+            }
+        }
+    }
+    Ok((model, json))
+}
+
+/// Lower `circuit` at resolution `dt` (ms). `active_virtual(name)` tells whether an input drives
+/// virtual population `name`.
+pub fn lower(
+    circuit: &Circuit,
+    dt: f64,
+    active_virtual: &dyn Fn(&str) -> bool,
+) -> Result<Network, NetworkError> {
+    let mut populations = Vec::new();
+    let mut virtual_populations = Vec::new();
+    let mut kinds: Vec<KindGroup> = Vec::new();
+    let mut neuron_kind: Vec<(u32, u32)> = Vec::new();
+    // parameter-set cache: (pop, node type, overrides json) -> (kind group, set)
+    let mut cache: HashMap<(usize, u64, String), (u32, u32)> = HashMap::new();
+    let mut n_neurons = 0u32;
+    let mut n_virtual = 0u32;
+    for (pi, pop) in circuit.nodes.iter().enumerate() {
+        let mut real = Vec::new();
+        let mut virt = Vec::new();
+        for i in 0..pop.len() {
+            if pop.is_virtual(i) {
+                virt.push(pop.node_ids[i]);
+                continue;
+            }
+            let nt = pop.node_type(i).node_type_id;
+            let over = pop
+                .dynamics_overrides(i)
+                .map(|m| serde_json::Value::Object(m).to_string())
+                .unwrap_or_default();
+            let key = (pi, nt, over);
+            let (k, set) = match cache.get(&key) {
+                Some(v) => *v,
+                None => {
+                    let (model, json) = node_params(pop, i)?;
+                    let params = ModelParams::from_nest_json(&model, &json).map_err(|e| {
+                        let f = pop
+                            .node_type(i)
+                            .dynamics_params_file
+                            .clone()
+                            .unwrap_or_else(|| pop.node_types_file.clone());
+                        invalid(
+                            &f,
+                            format!("node_type_id {nt} dynamics_params"),
+                            &model,
+                            e.to_string(),
+                        )
+                    })?;
+                    let (kind, np) = (params.kind(), params.n_ports());
+                    let k = match kinds.iter().position(|g| g.kind == kind && g.n_ports == np) {
+                        Some(k) => k,
+                        None => {
+                            kinds.push(KindGroup {
+                                kind,
+                                n_ports: np,
+                                sets: Vec::new(),
+                                gids: Vec::new(),
+                                set_of: Vec::new(),
+                            });
+                            kinds.len() - 1
+                        }
+                    };
+                    kinds[k].sets.push(params);
+                    let v = (k as u32, (kinds[k].sets.len() - 1) as u32);
+                    cache.insert(key, v);
+                    v
+                }
+            };
+            let gid = n_neurons + real.len() as u32;
+            let kg = &mut kinds[k as usize];
+            neuron_kind.push((k, kg.gids.len() as u32));
+            kg.gids.push(gid);
+            kg.set_of.push(set);
+            real.push(pop.node_ids[i]);
+        }
+        if !real.is_empty() {
+            let index = real
+                .iter()
+                .enumerate()
+                .map(|(k, &id)| (id, n_neurons + k as u32))
+                .collect();
+            populations.push(Population {
+                name: pop.name.clone(),
+                first: n_neurons,
+                node_ids: real.clone(),
+                index,
+            });
+            n_neurons += real.len() as u32;
+        }
+        if !virt.is_empty() && active_virtual(&pop.name) {
+            let index = virt
+                .iter()
+                .enumerate()
+                .map(|(k, &id)| (id, n_virtual + k as u32))
+                .collect();
+            let len = virt.len() as u32;
+            virtual_populations.push(VirtualPopulation {
+                name: pop.name.clone(),
+                first: n_virtual,
+                node_ids: virt,
+                index,
+            });
+            n_virtual += len;
+        }
+    }
+    let mut edges: Vec<(u32, u32, u16, u32, f64)> = Vec::new();
+    let mut edge_counts = Vec::new();
+    let mut net = Network {
+        dt,
+        populations,
+        virtual_populations,
+        kinds,
+        neuron_kind,
+        n_neurons: n_neurons as usize,
+        n_virtual: n_virtual as usize,
+        synapses: Synapses::default(),
+        edge_counts: Vec::new(),
+    };
+    for ep in &circuit.edges {
+        let before = edges.len();
+        lower_edges(&net, ep, dt, &mut edges)?;
+        edge_counts.push((ep.name.clone(), edges.len() - before));
+    }
+    net.synapses = Synapses::from_edges(net.n_neurons + net.n_virtual, &edges);
+    net.edge_counts = edge_counts;
+    Ok(net)
+}
+
+fn lower_edges(
+    net: &Network,
+    ep: &EdgePopulation,
+    dt: f64,
+    out: &mut Vec<(u32, u32, u16, u32, f64)>,
+) -> Result<(), NetworkError> {
+    let tf = &ep.edge_types_file;
+    let src_real = net.population(&ep.source_population);
+    let src_virt = net.virtual_population(&ep.source_population);
+    if src_real.is_none() && src_virt.is_none() {
+        // an un-driven virtual source population: BMTK never creates these connections
+        return Ok(());
+    }
+    let Some(tgt) = net.population(&ep.target_population) else {
+        return Err(invalid(
+            &ep.edges_file,
+            format!("/edges/{}/target_node_id@node_population", ep.name),
+            &ep.target_population,
+            "target population has no simulated (non-virtual) nodes",
+        ));
+    };
+    for t in ep.edge_types.values() {
+        let m = t.model_template.as_deref().unwrap_or("static_synapse");
+        if m != "static_synapse" {
+            return Err(invalid(
+                tf,
+                format!("line {}: model_template", t.line),
+                m,
+                "only static_synapse is supported",
+            ));
+        }
+    }
+    let sv = ep.synapse_values()?;
+    let n_neurons = net.n_neurons as u32;
+    // per edge type: (delay checked once per distinct value)
+    for i in 0..ep.len() {
+        let s = ep.source_ids[i];
+        let src = match (
+            src_real.and_then(|p| p.gid(s)),
+            src_virt.and_then(|p| p.vid(s)),
+        ) {
+            (Some(g), _) => g,
+            (None, Some(v)) => n_neurons + v,
+            (None, None) => {
+                if src_virt.is_some() || src_real.is_some() {
+                    // a virtual node of a mixed population that no input drives
+                    if src_real.is_some() && src_virt.is_none() {
+                        continue;
+                    }
+                }
+                return Err(invalid(
+                    &ep.edges_file,
+                    format!("/edges/{}/source_node_id[{i}]", ep.name),
+                    s,
+                    format!("no such node in population '{}'", ep.source_population),
+                ));
+            }
+        };
+        let t_id = ep.target_ids[i];
+        let Some(gid) = tgt.gid(t_id) else {
+            return Err(invalid(
+                &ep.edges_file,
+                format!("/edges/{}/target_node_id[{i}]", ep.name),
+                t_id,
+                format!("no simulated node with this id in population '{}' (virtual nodes cannot be targets)", tgt.name),
+            ));
+        };
+        let et = ep.edge_type(i);
+        let d_ms = sv.delay_ms[i];
+        let d = ms_to_steps(d_ms, dt);
+        if !(d_ms.is_finite() && d >= 1 && d_ms >= dt * (1.0 - 1e-9)) {
+            return Err(invalid(
+                tf,
+                format!("edge_type_id {} delay", et.edge_type_id),
+                d_ms,
+                format!(
+                    "delay must be >= dt = {dt} ms (NEST BadDelay); edges file {}",
+                    ep.edges_file.display()
+                ),
+            ));
+        }
+        let w = sv.weight[i];
+        if !w.is_finite() {
+            return Err(invalid(
+                tf,
+                format!("edge_type_id {} syn_weight", et.edge_type_id),
+                w,
+                "weight is not finite",
+            ));
+        }
+        let Some(rt) = et.receptor_type() else {
+            return Err(invalid(
+                et.dynamics_params_file.as_deref().unwrap_or(tf),
+                "receptor_type",
+                et.dynamics_params
+                    .as_deref()
+                    .and_then(|d| d.get("receptor_type"))
+                    .map(|v| v.to_string())
+                    .unwrap_or_default(),
+                "must be an integer",
+            ));
+        };
+        let params = net
+            .params_of(gid)
+            .ok_or_else(|| invalid(tf, "target", gid, "internal: no parameters"))?;
+        let port = params.port_for(rt, w).map_err(|e| {
+            invalid(
+                et.dynamics_params_file.as_deref().unwrap_or(tf),
+                format!(
+                    "receptor_type (edge_type_id {} of {})",
+                    et.edge_type_id,
+                    tf.display()
+                ),
+                rt,
+                e.to_string(),
+            )
+        })?;
+        out.push((src, gid, port as u16, d as u32, w));
+    }
+    Ok(())
+}
+
+/// BMTK's conversion of an Allen `neuron_config.json` for template `nest:<model>` into NEST
+/// glif_psc parameters (sonata-bmtk.md §5.4). Thin adapter over the models module's converter.
+fn allen_to_nest(
+    model: &str,
+    _json: &serde_json::Value,
+) -> Result<(String, serde_json::Value), String> {
+    Err(format!(
+        "Allen neuron_config files (\"type\": \"GLIF\") for nest:{model} are not supported yet; convert them with `glifnet convert`"
+    ))
+}

@@ -130,7 +130,7 @@ impl GlifNeuron {
         if !(dt > 0.0 && dt.is_finite()) {
             return Err(NeuronError::Value {
                 what: "dt".into(),
-                msg: format!("{dt} s must be a positive number"),
+                msg: format!("{dt:?} s must be a positive number"),
             });
         }
         let n_cut = cut.steps(cfg, dt);

@@ -126,7 +126,7 @@ impl AllenConfig {
         let el = p.num(obj, "El")?;
         let dt = p.num(obj, "dt")?;
         if dt.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
-            return Err(p.err("dt", format!("{dt} must be > 0")));
+            return Err(p.err("dt", format!("{dt:?} must be > 0")));
         }
         let el_reference = match obj.get("El_reference") {
             None | Some(Value::Null) => None,
@@ -162,7 +162,7 @@ impl AllenConfig {
         if scl < 0.0 || scl.fract() != 0.0 || scl > 1e9 {
             return Err(p.err(
                 "spike_cut_length",
-                format!("{scl} is not a non-negative integer"),
+                format!("{scl:?} is not a non-negative integer"),
             ));
         }
         let spike_cut_length = scl as usize;
@@ -298,7 +298,7 @@ impl AllenConfig {
         }
         if asc_dynamics == AscDynamics::Exp {
             if let Some(t) = asc_tau_array.iter().find(|t| !(**t > 0.0 && t.is_finite())) {
-                return Err(p.err("asc_tau_array", format!("{t} must be > 0")));
+                return Err(p.err("asc_tau_array", format!("{t:?} must be > 0")));
             }
         }
         if let ThresholdDynamics::ThreeComponentsExact { b_voltage, .. } = threshold_dynamics {
@@ -406,7 +406,7 @@ impl Parser<'_> {
         if x > 0.0 {
             Ok(x)
         } else {
-            Err(self.err(key, format!("{x} must be > 0")))
+            Err(self.err(key, format!("{x:?} must be > 0")))
         }
     }
 

@@ -60,6 +60,8 @@ fn draw(
     c.configure_mesh()
         .y_desc("stimulus (pA)")
         .disable_x_mesh()
+        .max_light_lines(0)
+        .label_style(("sans-serif", 14))
         .draw()?;
     for seg in segments(&s_pa, dt) {
         c.draw_series(LineSeries::new(seg, &BLACK))?;
@@ -78,7 +80,12 @@ fn draw(
         .x_label_area_size(25)
         .y_label_area_size(80)
         .build_cartesian_2d(0.0..t_end, vlo..vhi)?;
-    c.configure_mesh().y_desc(v_label).disable_x_mesh().draw()?;
+    c.configure_mesh()
+        .y_desc(v_label)
+        .disable_x_mesh()
+        .max_light_lines(0)
+        .label_style(("sans-serif", 14))
+        .draw()?;
     let mut first = true;
     for seg in segments(&v_mv, dt) {
         let s = c.draw_series(LineSeries::new(seg, &BLUE))?;
@@ -113,6 +120,7 @@ fn draw(
         .y_desc(format!("spikes ({})", out.interpolated_spike_times.len()))
         .y_labels(0)
         .disable_mesh()
+        .label_style(("sans-serif", 14))
         .draw()?;
     c.draw_series(
         out.interpolated_spike_times

@@ -1,3 +1,267 @@
 //! Recorders and writers: spikes, membrane reports, run summaries, plots.
+//!
+//! This file: the output folder policy (BMTK's `overwrite_output_dir`), `log.txt` in BMTK's
+//! `date time,ms [LEVEL] message` format, the copy of the resolved config, spike files through
+//! the `sonata` writers, and the end-of-run summary table. Every file is written to a temporary
+//! name and renamed when complete, so an interrupted or failed run never leaves half a file.
+
 pub mod plot;
 pub mod reports;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::config::SortOrder;
+use crate::sonata::spikes::{write_spikes_csv, write_spikes_h5, PopulationSpikes, SpikeTrains};
+
+/// Output errors name the file or folder and what was wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error("output folder {} already exists and is not empty; set \"overwrite_output_dir\": true in the config (run or output section) or choose another --output-dir", .0.display())]
+    Exists(PathBuf),
+    #[error("{}: {msg}", path.display())]
+    Io { path: PathBuf, msg: String },
+    #[error(transparent)]
+    Spikes(#[from] crate::sonata::spikes::SpikeError),
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError + '_ {
+    move |e| OutputError::Io {
+        path: path.to_path_buf(),
+        msg: e.to_string(),
+    }
+}
+
+/// Make sure `dir` can receive this run's outputs: create it if missing; refuse an existing
+/// non-empty folder unless `overwrite` (then the files of this run replace older ones).
+pub fn prepare_output_dir(dir: &Path, overwrite: bool) -> Result<(), OutputError> {
+    if dir.exists() {
+        let non_empty = std::fs::read_dir(dir)
+            .map_err(io_err(dir))?
+            .next()
+            .is_some();
+        if non_empty && !overwrite {
+            return Err(OutputError::Exists(dir.to_path_buf()));
+        }
+        if !dir.is_dir() {
+            return Err(OutputError::Io {
+                path: dir.to_path_buf(),
+                msg: "exists and is not a folder".into(),
+            });
+        }
+        Ok(())
+    } else {
+        std::fs::create_dir_all(dir).map_err(io_err(dir))
+    }
+}
+
+/// Write `bytes` to `path` through a temporary file in the same folder.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(io_err(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io_err(path)(e)
+    })
+}
+
+/// BMTK-style run log, kept in memory and written at the end (`log.txt` lines look like
+/// `2026-11-28 21:10:03,123 [INFO] Building cells.`).
+#[derive(Debug, Default)]
+pub struct Log {
+    lines: Vec<String>,
+}
+
+impl Log {
+    pub fn new() -> Log {
+        Log::default()
+    }
+    pub fn line(&mut self, level: &str, msg: impl AsRef<str>) {
+        let now = chrono::Local::now().format("%Y-%m-%d %H:%M:%S,%3f");
+        self.lines.push(format!("{now} [{level}] {}", msg.as_ref()));
+    }
+    pub fn info(&mut self, msg: impl AsRef<str>) {
+        self.line("INFO", msg)
+    }
+    pub fn warn(&mut self, msg: impl AsRef<str>) {
+        self.line("WARNING", msg)
+    }
+    pub fn lines(&self) -> &[String] {
+        &self.lines
+    }
+    pub fn write(&self, path: &Path) -> Result<(), OutputError> {
+        let mut s = self.lines.join("\n");
+        s.push('\n');
+        write_atomic(path, s.as_bytes())
+    }
+}
+
+/// Copy of the resolved config (BMTK writes `config.json` into the output folder).
+pub fn write_config_copy(dir: &Path, resolved: &serde_json::Value) -> Result<PathBuf, OutputError> {
+    let path = dir.join("config.json");
+    let text = serde_json::to_string_pretty(resolved).map_err(|e| OutputError::Io {
+        path: path.clone(),
+        msg: e.to_string(),
+    })?;
+    write_atomic(&path, text.as_bytes())?;
+    Ok(path)
+}
+
+/// NEST's time of a step stamp: the stamp in tics times ms per tic (what its spike recorder
+/// reports), so written times equal NEST's to the last bit.
+pub fn stamp_ms(stamp: u64, dt: f64) -> f64 {
+    let tps = (dt * 1000.0).round();
+    if tps >= 1.0 && (tps - dt * 1000.0).abs() < 1e-9 * tps {
+        (stamp as f64 * tps) * (1.0 / 1000.0)
+    } else {
+        stamp as f64 * dt
+    }
+}
+
+/// Spikes of one population as (node ids, times ms), in simulation order.
+#[derive(Debug, Clone, Default)]
+pub struct PopSpikes {
+    pub population: String,
+    pub n_cells: usize,
+    pub node_ids: Vec<u64>,
+    pub times: Vec<f64>,
+}
+
+/// Write the spike files the config asks for (h5 and/or csv, each sorted as configured).
+pub fn write_spike_files(
+    pops: &[PopSpikes],
+    h5: Option<&Path>,
+    csv: Option<&Path>,
+    order: SortOrder,
+) -> Result<Vec<PathBuf>, OutputError> {
+    let trains = SpikeTrains {
+        populations: pops
+            .iter()
+            .filter(|p| !p.node_ids.is_empty())
+            .map(|p| {
+                PopulationSpikes::new(p.population.clone(), p.node_ids.clone(), p.times.clone())
+            })
+            .collect(),
+    };
+    let mut written = Vec::new();
+    if let Some(p) = h5 {
+        write_spikes_h5(p, &trains, order)?;
+        written.push(p.to_path_buf());
+    }
+    if let Some(p) = csv {
+        write_spikes_csv(p, &trains, order)?;
+        written.push(p.to_path_buf());
+    }
+    Ok(written)
+}
+
+/// End-of-run numbers for the summary table and the log.
+#[derive(Debug, Clone, Default)]
+pub struct RunSummary {
+    pub simulated_ms: f64,
+    pub requested_ms: f64,
+    pub interrupted: bool,
+    pub build: Duration,
+    pub simulate: Duration,
+    pub write: Duration,
+    pub threads: usize,
+    pub n_synapses: usize,
+    pub events: u64,
+}
+
+/// Per population: cells, spikes, mean rate (Hz), percentage of cells that fired.
+pub fn summary_table(pops: &[PopSpikes], s: &RunSummary) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<16} {:>8} {:>10} {:>10} {:>8}",
+        "population", "cells", "spikes", "rate (Hz)", "active"
+    );
+    let secs = s.simulated_ms / 1000.0;
+    for p in pops {
+        let mut ids = p.node_ids.clone();
+        ids.sort_unstable();
+        ids.dedup();
+        let rate = if p.n_cells > 0 && secs > 0.0 {
+            p.node_ids.len() as f64 / p.n_cells as f64 / secs
+        } else {
+            0.0
+        };
+        let active = if p.n_cells > 0 {
+            100.0 * ids.len() as f64 / p.n_cells as f64
+        } else {
+            0.0
+        };
+        let _ = writeln!(
+            out,
+            "{:<16} {:>8} {:>10} {:>10.2} {:>7.1}%",
+            p.population,
+            p.n_cells,
+            p.node_ids.len(),
+            rate,
+            active
+        );
+    }
+    let _ = writeln!(
+        out,
+        "simulated {:.3} of {:.3} ms{} | build {:.3} s | simulate {:.3} s | write {:.3} s | {} thread(s), {} synapses, {} events",
+        s.simulated_ms,
+        s.requested_ms,
+        if s.interrupted { " (interrupted: truncated)" } else { "" },
+        s.build.as_secs_f64(),
+        s.simulate.as_secs_f64(),
+        s.write.as_secs_f64(),
+        s.threads,
+        s.n_synapses,
+        s.events
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamps_match_nest_tic_arithmetic() {
+        assert_eq!(stamp_ms(21423, 0.001), 21.423);
+        assert_eq!(stamp_ms(3, 0.1), 300.0 * 0.001);
+    }
+
+    #[test]
+    fn refuses_non_empty_folder_without_overwrite() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("x"), b"1").unwrap();
+        assert!(matches!(
+            prepare_output_dir(d.path(), false),
+            Err(OutputError::Exists(_))
+        ));
+        assert!(prepare_output_dir(d.path(), true).is_ok());
+        let sub = d.path().join("new/deeper");
+        assert!(prepare_output_dir(&sub, false).is_ok());
+        assert!(sub.is_dir());
+    }
+
+    #[test]
+    fn table_has_rates() {
+        let p = PopSpikes {
+            population: "v1".into(),
+            n_cells: 4,
+            node_ids: vec![0, 0, 1, 1, 1, 0, 1, 0],
+            times: vec![0.0; 8],
+        };
+        let s = RunSummary {
+            simulated_ms: 1000.0,
+            requested_ms: 1000.0,
+            ..Default::default()
+        };
+        let t = summary_table(&[p], &s);
+        assert!(t.contains("2.00"), "{t}");
+        assert!(t.contains("50.0%"), "{t}");
+    }
+}

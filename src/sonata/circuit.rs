@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::config::{Components, Networks, SimulationConfig};
+use crate::config::{json_message, Components, Networks, SimulationConfig};
 
 use super::edges::{edge_types_from_table, read_edges_file};
 use super::error::SonataError;
@@ -55,7 +55,7 @@ impl JsonCache {
             file: path.to_path_buf(),
             line: e.line(),
             column: e.column(),
-            message: e.to_string(),
+            message: json_message(&e),
         })?;
         let v = Arc::new(v);
         self.files.insert(path.to_path_buf(), v.clone());
@@ -65,7 +65,47 @@ impl JsonCache {
 
 impl Circuit {
     /// Load the circuit of a config (`networks` + `components`).
+    /// Missing network files are reported at the config field that names them.
     pub fn load(cfg: &SimulationConfig) -> Result<Circuit, SonataError> {
+        let origin = cfg.origin_of("networks");
+        let n = &cfg.networks;
+        let files = n
+            .nodes
+            .iter()
+            .flat_map(|e| {
+                [
+                    (
+                        format!("networks.nodes[{}].nodes_file", e.entry),
+                        &e.nodes_file,
+                    ),
+                    (
+                        format!("networks.nodes[{}].node_types_file", e.entry),
+                        &e.node_types_file,
+                    ),
+                ]
+            })
+            .chain(n.edges.iter().flat_map(|e| {
+                [
+                    (
+                        format!("networks.edges[{}].edges_file", e.entry),
+                        &e.edges_file,
+                    ),
+                    (
+                        format!("networks.edges[{}].edge_types_file", e.entry),
+                        &e.edge_types_file,
+                    ),
+                ]
+            }));
+        for (field, path) in files {
+            if !path.is_file() {
+                return Err(SonataError::invalid(
+                    origin,
+                    field,
+                    format!("\"{}\"", path.display()),
+                    "no such file",
+                ));
+            }
+        }
         Self::from_networks(&cfg.networks, &cfg.components)
     }
 
@@ -194,6 +234,15 @@ fn check_endpoints(pop: &EdgePopulation, nodes: &[NodePopulation]) -> Result<(),
                 "no node population of that name in the config's networks.nodes",
             ));
         };
+        if ds == "target_node_id" && !np.is_empty() && np.n_virtual() == np.len() {
+            // BMTK refuses edges onto a virtual-only population (nothing could receive them).
+            return Err(SonataError::invalid(
+                &pop.edges_file,
+                format!("{field}@node_population"),
+                pname,
+                "target population is virtual (model_type virtual only)",
+            ));
+        }
         let bad = if np.ids_are_contiguous() {
             let n = np.len() as u64;
             ids.iter().position(|&x| x >= n)

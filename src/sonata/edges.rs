@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use super::error::SonataError;
 use super::types_csv::TypeTable;
-use super::{h5, Column, Value};
+use super::{h5, Value};
 
 /// Weight functions PointNet registers itself; all compute `nsyns * syn_weight` (§2.4).
 pub const BUILTIN_WEIGHT_FUNCTIONS: [&str; 3] = ["default_weight_fnc", "set_syn_weight", "wmax"];
@@ -118,31 +118,24 @@ impl EdgePopulation {
         &self.edge_types[&u64::from(self.edge_type_ids[i])]
     }
 
-    /// Dense lookup table edge_type_id -> type, to avoid map lookups per edge.
-    fn type_table(&self) -> (Vec<Option<&EdgeType>>, HashMap<u32, &EdgeType>) {
-        let max = self.edge_types.keys().next_back().copied().unwrap_or(0);
-        if max < 1 << 20 {
-            let mut t = vec![None; max as usize + 1];
-            for (k, v) in &self.edge_types {
-                t[*k as usize] = Some(v);
+    /// nsyns, syn_weight (if any) and delay of edge `i` of type `t` by PointNet's precedence:
+    /// h5 group column, else the edge-type row; nsyns defaults to 1, delay to 1.0 ms.
+    #[inline]
+    fn values_of(&self, i: usize, t: &EdgeType) -> (f64, Option<f64>, f64) {
+        let pick = |col: &Option<Vec<f64>>, row: Option<f64>| -> Option<f64> {
+            match col.as_ref().map(|c| c[i]) {
+                Some(v) if !v.is_nan() => Some(v),
+                _ => row,
             }
-            (t, HashMap::new())
-        } else {
-            (
-                Vec::new(),
-                self.edge_types
-                    .iter()
-                    .map(|(k, v)| (*k as u32, v))
-                    .collect(),
-            )
-        }
+        };
+        (
+            pick(&self.nsyns, t.nsyns).unwrap_or(1.0),
+            pick(&self.syn_weight, t.syn_weight),
+            pick(&self.delay, t.delay).unwrap_or(DEFAULT_DELAY_MS),
+        )
     }
 
-    /// Weight and delay of every edge by PointNet's rule (§2.4): weight = nsyns · syn_weight in
-    /// f64 (each from the h5 group if there, else the edge type; nsyns defaults to 1), delay =
-    /// h5 > edge type > NEST default 1.0 ms. Unknown `weight_function`s and a missing
-    /// `syn_weight` are errors naming the edge_types file.
-    pub fn synapse_values(&self) -> Result<SynapseValues, SonataError> {
+    fn check_weight_functions(&self) -> Result<(), SonataError> {
         for t in self.edge_types.values() {
             if let Some(f) = &t.weight_function {
                 if !BUILTIN_WEIGHT_FUNCTIONS.contains(&f.as_str()) {
@@ -150,74 +143,141 @@ impl EdgePopulation {
                         &self.edge_types_file,
                         format!("line {}: weight_function", t.line),
                         f,
-                        format!("not a built-in weight function ({}); Python weight functions are not supported", BUILTIN_WEIGHT_FUNCTIONS.join(", ")),
+                        format!(
+                            "not a built-in weight function ({}); Python weight functions are not supported",
+                            BUILTIN_WEIGHT_FUNCTIONS.join(", ")
+                        ),
                     ));
                 }
             }
         }
-        let (dense, sparse) = self.type_table();
-        let ty = |i: usize| -> &EdgeType {
-            let id = self.edge_type_ids[i];
-            match dense.get(id as usize) {
-                Some(Some(t)) => t,
-                _ => sparse[&id],
-            }
-        };
-        let pick = |col: &Option<Vec<f64>>, i: usize, row: Option<f64>| -> Option<f64> {
-            match col.as_ref().map(|c| c[i]) {
-                Some(v) if !v.is_nan() => Some(v),
-                _ => row,
-            }
-        };
-        let weight: Vec<f64> = (0..self.len())
-            .into_par_iter()
-            .map(|i| {
-                let t = ty(i);
-                let n = pick(&self.nsyns, i, t.nsyns).unwrap_or(1.0);
-                pick(&self.syn_weight, i, t.syn_weight).map(|w| n * w).ok_or(i)
+        Ok(())
+    }
+
+    fn missing_weight(&self, i: usize, t: &EdgeType) -> SonataError {
+        SonataError::invalid(
+            &self.edge_types_file,
+            format!("line {}: syn_weight", t.line),
+            "NULL",
+            format!(
+                "edge type {} has no syn_weight and edge {i} of {} has none in its h5 group",
+                t.edge_type_id,
+                self.edges_file.display()
+            ),
+        )
+    }
+
+    /// Weight and delay of every edge by PointNet's rule (§2.4): weight = nsyns · syn_weight in
+    /// f64 (each from the h5 group if there, else the edge type; nsyns defaults to 1), delay =
+    /// h5 > edge type > NEST default 1.0 ms. Unknown `weight_function`s and a missing
+    /// `syn_weight` are errors naming the edge_types file.
+    pub fn synapse_values(&self) -> Result<SynapseValues, SonataError> {
+        self.check_weight_functions()?;
+        let idx = TypeIndex::new(&self.edge_types);
+        let n = self.len();
+        let mut weight = vec![0.0; n];
+        let mut delay_ms = vec![0.0; n];
+        let chunk = 1 << 16;
+        weight
+            .par_chunks_mut(chunk)
+            .zip(delay_ms.par_chunks_mut(chunk))
+            .enumerate()
+            .try_for_each(|(c, (w, d))| {
+                for k in 0..w.len() {
+                    let i = c * chunk + k;
+                    let t = idx.get(self.edge_type_ids[i]);
+                    let (ns, sw, de) = self.values_of(i, t);
+                    w[k] = ns * sw.ok_or(i)?;
+                    d[k] = de;
+                }
+                Ok(())
             })
-            .collect::<Result<_, usize>>()
-            .map_err(|i| {
-                let t = ty(i);
-                SonataError::invalid(
-                    &self.edge_types_file,
-                    format!("line {}: syn_weight", t.line),
-                    "NULL",
-                    format!("edge type {} has no syn_weight and edge {i} of {} has none in its h5 group", t.edge_type_id, self.edges_file.display()),
-                )
-            })?;
-        let delay_ms = (0..self.len())
-            .into_par_iter()
-            .map(|i| pick(&self.delay, i, ty(i).delay).unwrap_or(DEFAULT_DELAY_MS))
-            .collect();
+            .map_err(|i: usize| self.missing_weight(i, idx.get(self.edge_type_ids[i])))?;
         Ok(SynapseValues { weight, delay_ms })
     }
 
-    /// Totals per edge type, in edge-type id order.
+    /// Totals per edge type (types with edges only), in edge-type id order.
     pub fn type_summaries(&self) -> Result<Vec<EdgeTypeSummary>, SonataError> {
-        let sv = self.synapse_values()?;
-        let mut acc: BTreeMap<u64, EdgeTypeSummary> = BTreeMap::new();
-        for i in 0..self.len() {
-            let t = self.edge_type(i);
-            let n = match self.nsyns.as_ref().map(|c| c[i]) {
-                Some(v) if !v.is_nan() => v,
-                _ => t.nsyns.unwrap_or(1.0),
-            };
-            let e = acc.entry(t.edge_type_id).or_insert(EdgeTypeSummary {
+        self.check_weight_functions()?;
+        let idx = TypeIndex::new(&self.edge_types);
+        let mut acc: Vec<EdgeTypeSummary> = idx
+            .types
+            .iter()
+            .map(|t| EdgeTypeSummary {
                 edge_type_id: t.edge_type_id,
                 n_edges: 0,
                 sum_nsyns: 0.0,
                 sum_weight: 0.0,
                 delay_min: f64::INFINITY,
                 delay_max: f64::NEG_INFINITY,
-            });
+            })
+            .collect();
+        for i in 0..self.len() {
+            let slot = idx.slot(self.edge_type_ids[i]);
+            let t = idx.types[slot];
+            let (ns, sw, de) = self.values_of(i, t);
+            let sw = sw.ok_or_else(|| self.missing_weight(i, t))?;
+            let e = &mut acc[slot];
             e.n_edges += 1;
-            e.sum_nsyns += n;
-            e.sum_weight += sv.weight[i];
-            e.delay_min = e.delay_min.min(sv.delay_ms[i]);
-            e.delay_max = e.delay_max.max(sv.delay_ms[i]);
+            e.sum_nsyns += ns;
+            e.sum_weight += ns * sw;
+            e.delay_min = e.delay_min.min(de);
+            e.delay_max = e.delay_max.max(de);
         }
-        Ok(acc.into_values().collect())
+        Ok(acc.into_iter().filter(|e| e.n_edges > 0).collect())
+    }
+}
+
+/// edge_type_id -> slot in id order, dense when ids are small (the usual 100..), so per-edge
+/// lookups in 10^8-edge loops are an array index, not a map search.
+struct TypeIndex<'a> {
+    types: Vec<&'a EdgeType>,
+    dense: Vec<u32>,
+    sparse: HashMap<u32, u32>,
+}
+
+impl<'a> TypeIndex<'a> {
+    fn new(map: &'a BTreeMap<u64, EdgeType>) -> Self {
+        let types: Vec<&EdgeType> = map.values().collect();
+        let max = map.keys().next_back().copied().unwrap_or(0);
+        let mut dense = Vec::new();
+        let mut sparse = HashMap::new();
+        if max < 1 << 20 {
+            dense = vec![u32::MAX; max as usize + 1];
+            for (s, t) in types.iter().enumerate() {
+                dense[t.edge_type_id as usize] = s as u32;
+            }
+        } else {
+            for (s, t) in types.iter().enumerate() {
+                sparse.insert(t.edge_type_id as u32, s as u32);
+            }
+        }
+        TypeIndex {
+            types,
+            dense,
+            sparse,
+        }
+    }
+
+    /// Slot of a type id, if the table has it.
+    fn find(&self, id: u32) -> Option<usize> {
+        if self.dense.is_empty() {
+            self.sparse.get(&id).map(|&s| s as usize)
+        } else {
+            match self.dense.get(id as usize) {
+                Some(&s) if s != u32::MAX => Some(s as usize),
+                _ => None,
+            }
+        }
+    }
+
+    /// Slot of a type id known to exist (checked at load).
+    fn slot(&self, id: u32) -> usize {
+        self.find(id).unwrap_or(0)
+    }
+
+    fn get(&self, id: u32) -> &'a EdgeType {
+        self.types[self.slot(id)]
     }
 }
 
@@ -338,43 +398,76 @@ fn read_population(
         }
     };
     check_len("target_node_id", target_ids.len())?;
-    let type_raw = h5::read_u64(file, &h5::dataset(file, g, "edge_type_id")?)?;
-    check_len("edge_type_id", type_raw.len())?;
-    let mut edge_type_ids = Vec::with_capacity(n);
-    for (i, &t) in type_raw.iter().enumerate() {
-        if !types.contains_key(&t) {
-            return Err(SonataError::invalid(
-                file,
-                format!("{base}/edge_type_id[{i}]"),
-                t,
-                format!("not in edge types file {}", types_file.display()),
-            ));
-        }
-        edge_type_ids.push(t as u32); // types keys are checked to fit u32
+    let edge_type_ids = h5::read_u32(file, &h5::dataset(file, g, "edge_type_id")?)?;
+    check_len("edge_type_id", edge_type_ids.len())?;
+    let tindex = TypeIndex::new(types);
+    if let Some(i) = edge_type_ids.iter().position(|&t| tindex.find(t).is_none()) {
+        return Err(SonataError::invalid(
+            file,
+            format!("{base}/edge_type_id[{i}]"),
+            edge_type_ids[i],
+            format!("not in edge types file {}", types_file.display()),
+        ));
     }
-    drop(type_raw);
 
-    // Groups.
+    // Groups: the three columns PointNet uses are read whole; others are only named.
+    struct EdgeGroup {
+        path: String,
+        rows: Option<usize>,
+        cols: BTreeMap<&'static str, Vec<f64>>,
+    }
     let (subgroups, _) = h5::members(file, g)?;
-    let mut groups: BTreeMap<u64, (String, BTreeMap<String, Column>)> = BTreeMap::new();
+    let mut groups: BTreeMap<u32, EdgeGroup> = BTreeMap::new();
+    let mut other_columns: Vec<String> = Vec::new();
     for sg in subgroups {
-        let Ok(id) = sg.parse::<u64>() else { continue };
+        let Ok(id) = sg.parse::<u32>() else { continue };
+        let path = format!("{base}/{sg}");
         let grp = h5::group(file, g, &sg)?;
-        let (_, dsets) = h5::members(file, &grp)?;
+        let (subs, dsets) = h5::members(file, &grp)?;
+        let mut rows: Option<(usize, String)> = None;
         let mut cols = BTreeMap::new();
         for d in dsets {
             let ds = h5::dataset(file, &grp, &d)?;
-            let col = if ["nsyns", "syn_weight", "delay"].contains(&d.as_str()) {
-                Column::Float(h5::read_f64(file, &ds)?)
-            } else {
-                Column::Int(Vec::with_capacity(0)) // placeholder: name only
-            };
-            cols.insert(d, col);
+            let len = h5::shape(&ds).first().copied().unwrap_or(0);
+            match &rows {
+                Some((l, first)) if *l != len => {
+                    return Err(SonataError::invalid(
+                        file,
+                        format!("{path}/{d}"),
+                        format!("length {len}"),
+                        format!("expected {l} rows like {path}/{first}"),
+                    ))
+                }
+                None => rows = Some((len, d.clone())),
+                _ => {}
+            }
+            match ["nsyns", "syn_weight", "delay"].iter().find(|k| **k == d) {
+                Some(k) => {
+                    cols.insert(*k, h5::read_f64(file, &ds)?);
+                }
+                None => {
+                    if !other_columns.contains(&d) {
+                        other_columns.push(d);
+                    }
+                }
+            }
         }
-        groups.insert(id, (format!("{base}/{sg}"), cols));
+        for sub in subs {
+            if !other_columns.contains(&sub) {
+                other_columns.push(sub); // e.g. a per-edge dynamics_params subgroup
+            }
+        }
+        groups.insert(
+            id,
+            EdgeGroup {
+                path,
+                rows: rows.map(|r| r.0),
+                cols,
+            },
+        );
     }
     let group_ids = match h5::opt_dataset(file, g, "edge_group_id")? {
-        Some(d) => Some(h5::read_u64(file, &d)?),
+        Some(d) => Some(h5::read_u32(file, &d)?),
         None => None,
     };
     if let Some(v) = &group_ids {
@@ -389,76 +482,72 @@ fn read_population(
     }
     let gid = |i: usize| group_ids.as_ref().map_or(0, |v| v[i]);
     let gidx = |i: usize| group_index.as_ref().map_or(i as u64, |v| v[i]);
-    // Validate group references for every edge (only when groups hold data columns).
-    for i in 0..n {
-        let g_id = gid(i);
-        match groups.get(&g_id) {
-            None if groups.is_empty() => {}
-            None => {
+    // Fast path (every BMTK file): one group, every edge in it, indices 0..E.
+    let single = groups.keys().next().copied().filter(|_| groups.len() == 1);
+    let single_identity = single.is_some_and(|only| {
+        group_ids
+            .as_ref()
+            .map_or(only == 0, |v| v.iter().all(|&x| x == only))
+            && group_index
+                .as_ref()
+                .map_or(true, |v| v.iter().enumerate().all(|(i, &x)| x == i as u64))
+    });
+    if single_identity {
+        let grp = groups.values().next().map(|g| (g.path.clone(), g.rows));
+        if let Some((path, Some(rows))) = grp {
+            if rows != n {
+                return Err(SonataError::invalid(
+                    file,
+                    path,
+                    format!("{rows} rows"),
+                    format!("expected {n} rows (one per edge, edge_group_index = 0..{n})"),
+                ));
+            }
+        }
+    } else if !groups.is_empty() {
+        // Validate every edge's group reference (dense table by group id).
+        let max_gid = groups.keys().next_back().copied().unwrap_or(0) as usize;
+        let mut table: Vec<Option<&EdgeGroup>> = vec![None; max_gid + 1];
+        for (k, v) in &groups {
+            table[*k as usize] = Some(v);
+        }
+        for i in 0..n {
+            let g_id = gid(i);
+            let Some(Some(grp)) = table.get(g_id as usize) else {
                 return Err(SonataError::invalid(
                     file,
                     format!("{base}/edge_group_id[{i}]"),
                     g_id,
                     format!("no group {base}/{g_id}"),
-                ))
-            }
-            Some((path, cols)) => {
-                let len = cols
-                    .values()
-                    .find(|c| !matches!(c, Column::Int(v) if v.capacity() == 0))
-                    .map(Column::len);
-                if let Some(len) = len {
-                    if gidx(i) >= len as u64 {
-                        return Err(SonataError::invalid(
-                            file,
-                            format!("{base}/edge_group_index[{i}]"),
-                            gidx(i),
-                            format!("out of range: group {path} has {len} rows"),
-                        ));
-                    }
+                ));
+            };
+            if let Some(rows) = grp.rows {
+                if gidx(i) >= rows as u64 {
+                    return Err(SonataError::invalid(
+                        file,
+                        format!("{base}/edge_group_index[{i}]"),
+                        gidx(i),
+                        format!("out of range: group {} has {rows} rows", grp.path),
+                    ));
                 }
             }
         }
     }
-    let mut other_columns = Vec::new();
-    for (_, cols) in groups.values() {
-        for k in cols.keys() {
-            if !["nsyns", "syn_weight", "delay"].contains(&k.as_str()) && !other_columns.contains(k)
-            {
-                other_columns.push(k.clone());
-            }
-        }
-    }
-    // Flatten one column over the groups (fast path: a single group with identity indices).
-    let single_identity = groups.len() == 1
-        && group_ids.as_ref().map_or(true, |v| {
-            v.iter().all(|&x| Some(&x) == groups.keys().next())
-        })
-        && group_index
-            .as_ref()
-            .map_or(true, |v| v.iter().enumerate().all(|(i, &x)| x == i as u64));
+    let n_groups = groups.len();
+    // Flatten one column over the groups; NaN where an edge's group lacks it.
     let mut flatten = |key: &str| -> Option<Vec<f64>> {
-        if !groups.values().any(|(_, c)| c.contains_key(key)) {
+        if !groups.values().any(|g| g.cols.contains_key(key)) {
             return None;
         }
         if single_identity {
-            if let Some((_, cols)) = groups.values_mut().next() {
-                if let Some(Column::Float(v)) = cols.remove(key) {
-                    if v.len() == n {
-                        return Some(v);
-                    }
-                    cols.insert(key.to_string(), Column::Float(v));
-                }
-            }
+            return groups.values_mut().next().and_then(|g| g.cols.remove(key));
         }
         Some(
             (0..n)
                 .map(
-                    |i| match groups.get(&gid(i)).and_then(|(_, c)| c.get(key)) {
-                        Some(Column::Float(v)) => {
-                            v.get(gidx(i) as usize).copied().unwrap_or(f64::NAN)
-                        }
-                        _ => f64::NAN,
+                    |i| match groups.get(&gid(i)).and_then(|g| g.cols.get(key)) {
+                        Some(v) => v.get(gidx(i) as usize).copied().unwrap_or(f64::NAN),
+                        None => f64::NAN,
                     },
                 )
                 .collect(),
@@ -489,7 +578,7 @@ fn read_population(
         syn_weight,
         delay,
         other_columns,
-        n_groups: groups.len(),
+        n_groups,
         indices,
         edge_types: types.clone(),
     })

@@ -185,6 +185,29 @@ pub(crate) fn read_u64(file: &Path, ds: &Dataset) -> Result<Vec<u64>, SonataErro
     })
 }
 
+/// Read a 1-D integer dataset as u32 (type ids, group ids): narrow types are widened without an
+/// intermediate u64 copy; wider values must fit.
+pub(crate) fn read_u32(file: &Path, ds: &Dataset) -> Result<Vec<u32>, SonataError> {
+    check_1d(file, ds)?;
+    match descriptor(file, ds)? {
+        TypeDescriptor::Unsigned(IntSize::U1) => {
+            Ok(read_as!(file, ds, u8).into_iter().map(u32::from).collect())
+        }
+        TypeDescriptor::Unsigned(IntSize::U2) => {
+            Ok(read_as!(file, ds, u16).into_iter().map(u32::from).collect())
+        }
+        TypeDescriptor::Unsigned(IntSize::U4) => Ok(read_as!(file, ds, u32)),
+        _ => read_u64(file, ds)?
+            .into_iter()
+            .map(|x| {
+                u32::try_from(x).map_err(|_| {
+                    SonataError::invalid(file, ds.name(), x, "value does not fit in 32 bits")
+                })
+            })
+            .collect(),
+    }
+}
+
 /// Read a 1-D integer dataset of any width/sign as i64 (u64 values above i64::MAX are an error).
 pub(crate) fn read_i64(file: &Path, ds: &Dataset) -> Result<Vec<i64>, SonataError> {
     check_1d(file, ds)?;

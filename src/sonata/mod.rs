@@ -9,6 +9,26 @@
 //! Later additions: `circuit_writer.rs` (the network builder's SONATA writer) and `report.rs`
 //! (membrane reports) belong here too, for the same reason (hdf5 stays inside this module).
 //!
+//! ## Using a circuit (for `network/` and `engine/`)
+//!
+//! ```text
+//! let cfg = SimulationConfig::load(path)?;            // config/
+//! let c = Circuit::load(&cfg)?;                       // all populations, validated
+//! for pop in &c.nodes {                               // nodes by index i in 0..pop.len()
+//!     pop.is_virtual(i); pop.model_template(i)        // Some(ModelTemplate{schema:"nest", resource:"glif_psc"})
+//!     pop.node_type(i).dynamics_params                // Arc<serde_json::Value>, shared per file
+//!     pop.dynamics_overrides(i) / pop.dynamics_params(i)   // per-node h5 overrides / merged JSON
+//! }
+//! for e in &c.edges {                                 // edge i: e.source_ids[i] -> e.target_ids[i]
+//!     let sv = e.synapse_values()?;                   // weight = nsyns*syn_weight, delay_ms (h5 > CSV > 1.0)
+//!     e.edge_type(i).receptor_type()                  // from the synapse JSON, 0 if absent
+//!     e.edge_type(i).model_template                   // "static_synapse" ("nest:" stripped)
+//! }
+//! c.select(&input.node_set, &cfg.node_sets, cfg.origin_of("inputs"), "inputs.x.node_set")?
+//! ```
+//! Node ids are SONATA ids (`pop.node_ids[i]`, `pop.index_of(id)`); in every BMTK file they are
+//! 0..N so index == id (`pop.ids_are_contiguous()`).
+//!
 //! Everything handed out is plain Rust data (`Vec<u64>`, `Vec<f64>`, [`Value`], [`Column`],
 //! `serde_json::Value`), so later stages never see file formats.
 

@@ -207,6 +207,22 @@ impl NodePopulation {
         )
     }
 
+    /// The parameter JSON of node `i`: its type's `dynamics_params` with the per-node h5
+    /// overrides merged over it (merge order of sonata-bmtk.md §9.3; NEST model defaults go
+    /// underneath, in `models/`). `None` when the type has no `dynamics_params` and the node
+    /// no overrides. Prefer the type's JSON (shared) for nodes without overrides.
+    pub fn dynamics_params(&self, i: usize) -> Option<serde_json::Value> {
+        let base = self.node_type(i).dynamics_params.as_deref().cloned();
+        match (base, self.dynamics_overrides(i)) {
+            (b, None) => b,
+            (Some(serde_json::Value::Object(mut m)), Some(o)) => {
+                m.extend(o);
+                Some(serde_json::Value::Object(m))
+            }
+            (_, Some(o)) => Some(serde_json::Value::Object(o)),
+        }
+    }
+
     /// Whether any group carries per-node `dynamics_params`.
     pub fn has_dynamics_overrides(&self) -> bool {
         self.groups.iter().any(|g| !g.dynamics_params.is_empty())
@@ -417,6 +433,39 @@ fn read_columns(
             ));
         }
         cols.insert(d, col);
+    }
+    // SONATA `@library`: an integer column X with a string table `@library/X` is categorical;
+    // replace the codes by the strings so lookups and node-set filters see the names.
+    if g.link_exists("@library") {
+        let lib = h5::group(file, g, "@library")?;
+        let (_, names) = h5::members(file, &lib)?;
+        for name in names {
+            let Some(Column::Int(codes)) = cols.get(&name) else {
+                continue;
+            };
+            let table = h5::read_strings(file, &h5::dataset(file, &lib, &name)?)?;
+            let strings = codes
+                .iter()
+                .enumerate()
+                .map(|(i, &c)| {
+                    usize::try_from(c)
+                        .ok()
+                        .and_then(|c| table.get(c).cloned())
+                        .ok_or_else(|| {
+                            SonataError::invalid(
+                                file,
+                                format!("{path}/{name}[{i}]"),
+                                c,
+                                format!(
+                                    "no entry in {path}/@library/{name} ({} entries)",
+                                    table.len()
+                                ),
+                            )
+                        })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            cols.insert(name, Column::Str(strings));
+        }
     }
     Ok(cols)
 }

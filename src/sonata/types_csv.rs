@@ -239,6 +239,15 @@ mod tests {
     }
 
     #[test]
+    fn missing_markers() {
+        let tab = parse_types_csv(Path::new("t.csv"), "a b c d\n1 NONE \"\" None\n").unwrap();
+        assert_eq!(
+            tab.rows[0],
+            [Value::Int(1), Value::Null, Value::Null, Value::Null]
+        );
+    }
+
+    #[test]
     fn mixed_column_stays_text() {
         let tab = parse_types_csv(Path::new("t.csv"), "a b\n1 x\n2 3\n").unwrap();
         assert_eq!(tab.rows[1][1], Value::Str("3".into()));
