@@ -28,7 +28,7 @@ enum Feature {
 }
 
 /// Features present on main (see module docs).
-const ENABLED: &[Feature] = &[];
+const ENABLED: &[Feature] = &[Feature::Plot, Feature::Trace];
 
 // ------------------------------------------------------------------------------------------
 // Baseline network writer (hdf5 crate directly: the corruptions need raw control).
@@ -975,6 +975,9 @@ fn run_case(c: &Case) -> Result<(), String> {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    if std::env::var_os("GLIFNET_SHOW_ERRORS").is_some() {
+        eprintln!("{:<40} {}", c.name, stderr.trim());
+    }
     let mut problems = Vec::new();
     if out.status.code() != Some(1) {
         problems.push(format!("exit code {:?}, expected 1", out.status.code()));

@@ -140,7 +140,7 @@ fn rates_and_trace_png() {
     ];
     let p = dir.path().join("rates.png");
     plot_rates(&p, "mean rates", &bars).unwrap();
-    assert_eq!(png_size(&p), (600, 600));
+    assert_eq!(png_size(&p), (600, 640));
     keep(&p, &k);
 
     let n = 20_000;

@@ -1,4 +1,5 @@
 //! Shared by the fuzz targets: the readers take paths, so each input is written to a
+#![allow(dead_code)]
 //! per-process scratch folder first.
 use std::path::PathBuf;
 

@@ -414,7 +414,7 @@ struct Rates<'a> {
 
 impl Drawing for Rates<'_> {
     fn size(&self) -> (u32, u32) {
-        ((200 + 110 * self.bars.len() as u32).clamp(600, 2400), 600)
+        ((200 + 130 * self.bars.len() as u32).clamp(600, 3000), 640)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
@@ -429,7 +429,7 @@ impl Drawing for Rates<'_> {
         let mut chart = ChartBuilder::on(root)
             .caption(self.title, (FAMILY, 22))
             .margin(15)
-            .x_label_area_size(70)
+            .x_label_area_size(90)
             .y_label_area_size(60)
             .build_cartesian_2d(0f64..n as f64, 0f64..ymax)
             .map_err(e2s)?;
@@ -464,14 +464,13 @@ impl Drawing for Rates<'_> {
             ))
             .map_err(e2s)?;
             let (px, py) = chart.backend_coord(&(i as f64 + 0.5, 0.0));
-            for (k, line) in [b.label.clone(), format!("n={}", b.n_cells)]
-                .iter()
-                .enumerate()
-            {
+            let mut lines = wrap(&b.label, 16);
+            lines.push(format!("n={}", b.n_cells));
+            for (k, line) in lines.iter().enumerate() {
                 let half = (line.chars().count() as i32) * 7 / 2;
                 root.draw(&Text::new(
                     line.clone(),
-                    (px - half, py + 8 + 18 * k as i32),
+                    (px - half, py + 8 + 17 * k as i32),
                     (FAMILY, 13).into_font().color(&BLACK),
                 ))
                 .map_err(e2s)?;
@@ -479,6 +478,21 @@ impl Drawing for Rates<'_> {
         }
         Ok(())
     }
+}
+
+/// Splits `text` at spaces into lines of at most about `width` characters.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split_whitespace() {
+        match lines.last_mut() {
+            Some(l) if l.chars().count() + 1 + word.chars().count() <= width => {
+                l.push(' ');
+                l.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    lines
 }
 
 /// Draws a bar chart of mean rates (one bar per node type or population).
