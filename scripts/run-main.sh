@@ -13,9 +13,4 @@ if [ ! -f "$NET/config.simulation.json" ] || [ ! -f "$NET/network/l4_l4_edges.h5
   echo "[glifnet] building $NET (first run)" >&2
   "$GLIFNET" build "$NET"
 fi
-if "$GLIFNET" run --help 2>/dev/null | grep -q CONFIG; then
-  "$GLIFNET" run "$NET/config.simulation.json" "$@"
-else
-  echo "[glifnet] \`glifnet run\` is not available in this build; describing the network instead" >&2
-  "$GLIFNET" inspect "$NET/config.simulation.json"
-fi
+"$GLIFNET" run "$NET/config.simulation.json" "$@"

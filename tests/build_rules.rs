@@ -47,6 +47,7 @@ fn build_spec(s: &Value, scale: Option<f64>) -> (tempfile::TempDir, glifnet::bui
 
 #[test]
 fn fixed_probability_counts_and_no_autapses() {
+    let _serial = serial();
     let s = spec(json!([edge(
         json!({"population": "a"}),
         json!({"population": "a"}),
@@ -68,6 +69,7 @@ fn fixed_probability_counts_and_no_autapses() {
 
 #[test]
 fn selection_by_attribute_and_range() {
+    let _serial = serial();
     let s = spec(json!([edge(
         json!({"population": "a", "ei": "i"}),
         json!({"population": "a", "tuning_angle": {"min": 0.0, "max": 90.0}}),
@@ -94,6 +96,7 @@ fn selection_by_attribute_and_range() {
 
 #[test]
 fn gaussian_probability_follows_distance() {
+    let _serial = serial();
     let (p_max, sigma) = (0.8, 60.0);
     let s = spec(json!([edge(
         json!({"population": "a"}),
@@ -157,6 +160,7 @@ fn gaussian_probability_follows_distance() {
 
 #[test]
 fn fixed_indegree_and_one_to_one() {
+    let _serial = serial();
     let s = spec(json!([
         edge(
             json!({"population": "a"}),
@@ -206,6 +210,7 @@ fn fixed_indegree_and_one_to_one() {
 
 #[test]
 fn poisson_input_rate_and_file() {
+    let _serial = serial();
     let (d, r) = build_spec(&spec(json!([])), None);
     // 50 nodes x 20 Hz x 2 s = 2000 spikes expected.
     let n = r.inputs[0].1 as f64;
@@ -227,6 +232,7 @@ fn poisson_input_rate_and_file() {
 
 #[test]
 fn scaling_keeps_in_degree() {
+    let _serial = serial();
     let s = spec(json!([edge(
         json!({"population": "a", "ei": "e"}),
         json!({"population": "a"}),
@@ -248,6 +254,7 @@ fn scaling_keeps_in_degree() {
 
 #[test]
 fn bad_specs_fail_with_one_line_naming_the_field() {
+    let _serial = serial();
     let cases: Vec<(Value, &str)> = vec![
         (
             json!({"rule": "fixed_probability", "p": 1.5}),

@@ -20,6 +20,7 @@ fn counts_by<T: Ord + Copy>(v: &[T]) -> BTreeMap<T, usize> {
 
 #[test]
 fn scale_1_matches_point_450glifs() {
+    let _serial = serial();
     let refdir = common::shared_dir().join("data/bmtk/point_450glifs/network");
     let dir = tempfile::tempdir().unwrap();
     let r = build_to(
@@ -99,6 +100,7 @@ fn scale_1_matches_point_450glifs() {
 
 #[test]
 fn scale_10_keeps_in_degree() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let r = build_to(
         &root().join("networks/scaled_450glifs"),
@@ -120,6 +122,7 @@ fn scale_10_keeps_in_degree() {
 
 #[test]
 fn same_spec_and_seed_give_identical_bytes() {
+    let _serial = serial();
     let spec = root().join("networks/scaled_450glifs/spec.json");
     let (a, b, c) = (
         tempfile::tempdir().unwrap(),

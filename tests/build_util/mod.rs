@@ -31,7 +31,7 @@ pub struct Edges {
 }
 
 pub fn read_edges(path: &Path, pop: &str) -> Edges {
-    let f = hdf5::File::open(path).unwrap();
+    let f = hdf5::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let g = f.group(&format!("edges/{pop}")).unwrap();
     Edges {
         source: g.dataset("source_node_id").unwrap().read_raw().unwrap(),
@@ -42,7 +42,7 @@ pub fn read_edges(path: &Path, pop: &str) -> Edges {
 }
 
 pub fn read_node_types(path: &Path, pop: &str) -> Vec<u64> {
-    let f = hdf5::File::open(path).unwrap();
+    let f = hdf5::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     f.dataset(&format!("nodes/{pop}/node_type_id"))
         .unwrap()
         .read_raw()
@@ -50,7 +50,7 @@ pub fn read_node_types(path: &Path, pop: &str) -> Vec<u64> {
 }
 
 pub fn read_f64(path: &Path, dataset: &str) -> Vec<f64> {
-    let f = hdf5::File::open(path).unwrap();
+    let f = hdf5::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     f.dataset(dataset).unwrap().read_raw().unwrap()
 }
 
@@ -78,4 +78,12 @@ pub fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 /// |x - expected| <= k standard deviations of a binomial(n, p) count.
 pub fn within_sigma(x: f64, n: f64, p: f64, k: f64) -> bool {
     (x - n * p).abs() <= k * (n * p * (1.0 - p)).sqrt().max(1.0)
+}
+
+/// Serialises the tests of one test binary. A child process forked while another test thread
+/// holds an HDF5 file open for writing inherits that descriptor and its `flock`, so a later
+/// open of that file fails with "unable to lock file" until the child exits.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
