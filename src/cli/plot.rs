@@ -320,9 +320,8 @@ pub fn write_run_raster(
     circuit: &Circuit,
     tstop: f64,
     out: &Path,
-    label: &Path,
 ) -> anyhow::Result<()> {
-    let raster = build_raster(spikes, Some(circuit), label, Some(0.0), Some(tstop))?;
+    let raster = build_raster(spikes, Some(circuit), out, Some(0.0), Some(tstop))?;
     plot::plot_raster(out, &raster)?;
     Ok(())
 }

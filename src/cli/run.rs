@@ -13,7 +13,7 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 
 use crate::config::SimulationConfig;
-use crate::engine::{model_group::build_engine, EngineInput, NoProbes};
+use crate::engine::{model_group::build_engine, EngineInput};
 use crate::inputs::{build_drive, driven_virtual_populations, ms_to_steps};
 use crate::network::lower;
 use crate::output::{
@@ -44,6 +44,9 @@ pub struct Args {
     /// No progress bar and no summary table.
     #[arg(long)]
     pub quiet: bool,
+    /// Do not write raster.png into the output folder.
+    #[arg(long)]
+    pub no_plot: bool,
 }
 
 /// Move `p` from under `old` to under `new` (for `--output-dir`).
@@ -92,6 +95,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ]
         .into_iter()
         .flatten()
+        .chain(cfg.reports.iter_mut().map(|r| &mut r.file_name))
         {
             *f = rebase(f, &old, &new);
         }
@@ -145,8 +149,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         direct: drive.direct,
         n_steps,
     };
-    let mut engine = build_engine(&net, input, threads, Vec::new())?;
+    // membrane reports (issue #7): config blocks -> engine probes + streaming report writers
+    let plan = crate::output::reports::plan_reports(&cfg, &circuit, &net, dt, tstop)?;
+    for s in &plan.skipped {
+        log.warn(format!("report {s} is not supported by glifnet; skipped"));
+    }
+    let mut engine = build_engine(&net, input, threads, plan.probes)?;
     prepare_output_dir(&out_dir, overwrite)?;
+    let mut reports = crate::output::reports::Reports::create(&plan.specs)?;
     let build = t_build.elapsed();
 
     // simulate
@@ -168,7 +178,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .context("cannot start worker threads")?;
     let stats = pool.install(|| {
         let mut last = Instant::now();
-        engine.run(Some(&stop), &mut NoProbes, &mut |done| {
+        engine.run(Some(&stop), &mut reports, &mut |done| {
             if last.elapsed().as_millis() >= 100 || done == n_steps {
                 let ms = stamp_ms(done, dt);
                 let rate = ms / t_sim.elapsed().as_secs_f64().max(1e-9);
@@ -215,6 +225,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     for w in &written {
         log.info(format!("Wrote spikes to {}", w.display()));
     }
+    for r in reports.finish()? {
+        log.info(format!("Wrote report {}", r.display()));
+    }
+    if !args.no_plot && simulated_ms > 0.0 {
+        let png = out_dir.join("raster.png");
+        crate::cli::plot::write_run_raster(&pops_as_trains(&pops), &circuit, simulated_ms, &png)?;
+        log.info(format!("Wrote raster plot {}", png.display()));
+    }
     if cfg.output.spikes_file_nwb.is_some() {
         log.warn("spikes_file_nwb is not supported; no NWB spike file written");
     }
@@ -244,6 +262,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The run's spikes as spike trains (input of the raster plot).
+fn pops_as_trains(pops: &[PopSpikes]) -> crate::sonata::spikes::SpikeTrains {
+    crate::sonata::spikes::SpikeTrains {
+        populations: pops
+            .iter()
+            .map(|p| {
+                crate::sonata::spikes::PopulationSpikes::new(
+                    p.population.clone(),
+                    p.node_ids.clone(),
+                    p.times.clone(),
+                )
+            })
+            .collect(),
+    }
 }
 
 /// Progress in simulated µs (so sub-ms dt shows movement); hidden when stderr is not a TTY.
