@@ -32,6 +32,15 @@ enum Feature {
     InputPopulationMatch,
 }
 
+/// HDF5 opens files without close-on-exec, so a child process spawned by one test thread can
+/// inherit another thread's open HDF5 file (and its lock) and make that test's reopen fail
+/// with "unable to lock file". Tests that touch HDF5 files or spawn processes take this lock.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Features present on main (see module docs).
 const ENABLED: &[Feature] = &[
     Feature::Plot,
@@ -1033,6 +1042,7 @@ fn run_case(c: &Case) -> Result<(), String> {
 
 #[test]
 fn bad_input_corpus() {
+    let _serial = serial();
     let all = cases();
     assert!(all.len() >= 30, "only {} cases", all.len());
     let mut names: Vec<&str> = all.iter().map(|c| c.name).collect();
@@ -1056,6 +1066,7 @@ fn bad_input_corpus() {
 /// The baseline itself must be accepted, or every case above proves nothing.
 #[test]
 fn baseline_is_valid() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     make_net(d);
