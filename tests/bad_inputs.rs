@@ -1110,6 +1110,17 @@ fn baseline_is_valid() {
     if ENABLED.contains(&Feature::Run) {
         run(&["run", "{d}/config.simulation.json"]);
         assert!(d.join("output/spikes.h5").is_file());
+        // raster.png by default, a membrane report per reports block
+        assert!(d.join("output/raster.png").is_file());
+        if ENABLED.contains(&Feature::Reports) {
+            let r = glifnet::sonata::report::read_report(&d.join("output/v_report.h5")).unwrap();
+            assert_eq!(r[0].node_ids, vec![0, 1, 2, 3]);
+            assert_eq!(r[0].n_steps, 2000); // 200 ms every 0.1 ms
+        }
+        std::fs::remove_dir_all(d.join("output")).unwrap();
+        run(&["run", "--no-plot", "{d}/config.simulation.json"]);
+        assert!(d.join("output/spikes.h5").is_file());
+        assert!(!d.join("output/raster.png").exists());
     }
     let _: PathBuf = d.to_path_buf();
 }

@@ -230,7 +230,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     if !args.no_plot && simulated_ms > 0.0 {
         let png = out_dir.join("raster.png");
-        crate::cli::plot::write_run_raster(&pops_as_trains(&pops), &circuit, simulated_ms, &png)?;
+        let title = cfg
+            .config_path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned());
+        let title = title.unwrap_or_default();
+        crate::cli::plot::write_run_raster(
+            &pops_as_trains(&pops),
+            &circuit,
+            simulated_ms,
+            &png,
+            &title,
+        )?;
         log.info(format!("Wrote raster plot {}", png.display()));
     }
     if cfg.output.spikes_file_nwb.is_some() {
