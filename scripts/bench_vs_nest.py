@@ -57,6 +57,34 @@ def read_spikes(path):
     return out
 
 
+def type_rates(net, spikes, tstop_ms):
+    """Markdown rows: population, node type, name, cells, mean rate (Hz), % active."""
+    import h5py
+    rows = []
+    by_pop = collections.defaultdict(list)
+    for pop, nid, _ in spikes:
+        by_pop[pop].append(nid)
+    for pop, ids in sorted(by_pop.items()):
+        with h5py.File(os.path.join(net, "network", f"{pop}_nodes.h5"), "r") as f:
+            types = f["nodes"][pop]["node_type_id"][()]
+        names = {}
+        csv_path = os.path.join(net, "network", f"{pop}_node_types.csv")
+        if os.path.isfile(csv_path):
+            lines = [l.split(" ") for l in open(csv_path).read().splitlines() if l.strip()]
+            hdr = lines[0]
+            col = next((hdr.index(c) for c in ("model_name", "pop_name") if c in hdr), None)
+            for l in lines[1:]:
+                names[int(l[0])] = l[col] if col is not None else ""
+        counts = collections.Counter(ids)
+        for t in sorted(set(types.tolist())):
+            members = [i for i, ty in enumerate(types.tolist()) if ty == t]
+            n = sum(counts[i] for i in members)
+            active = sum(1 for i in members if counts[i] > 0)
+            rows.append(f"| {pop} | {t} | {names.get(t, '')} | {len(members)} | "
+                        f"{n / len(members) / (tstop_ms / 1000):.2f} | {100 * active / len(members):.1f}% |")
+    return rows
+
+
 def agreement(glif, nest, dt):
     """Fraction of NEST spikes matched by a glifnet spike at the same node and step."""
     key = lambda s: (s[0], s[1], int(round(s[2] / dt)))
@@ -77,6 +105,7 @@ def main():
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--run-bmtk", default=None, help="tools/run_bmtk.py (NEST runs)")
     ap.add_argument("--no-nest", action="store_true")
+    ap.add_argument("--rates", action="store_true", help="print firing rates per node type")
     ap.add_argument("--nest-bytes-per-edge", type=float, default=250.0,
                     help="memory estimate used to skip NEST when it would not fit")
     a = ap.parse_args()
@@ -108,6 +137,7 @@ def main():
     if nest_why:
         print(f"bench: skipping NEST: {nest_why}", file=sys.stderr)
 
+    last = {}
     rows = [("glifnet build", "-", "-", f"{build_s:.2f}", "-", f"{build_rss:.0f}", "-", "-", "-", "-")]
     for dt in a.dt:
         for th in a.threads:
@@ -124,6 +154,7 @@ def main():
                 n_glif = len(glif_spikes)
             except Exception:
                 n_glif = sum(int(x) for x in re.findall(r"^\S+\s+\d+\s+(\d+)\s+[\d.]+\s+[\d.]+%", err, re.M))
+            last["glifnet"] = glif_spikes
             row_g = ["glifnet", f"{dt:g}", str(th), f"{g_build:.2f}", f"{g_sim:.2f}", f"{rss:.0f}", str(n_glif)]
             if nest_why:
                 rows.append(tuple(row_g + ["-", "-", "-"]))
@@ -136,6 +167,7 @@ def main():
             nout, _, nwall, nrss = timed([sys.executable, a.run_bmtk, os.path.basename(cfg_path), "--threads", str(th)], cwd=net)
             res = json.loads([line for line in nout.splitlines() if line.startswith("{")][-1])
             nest_spikes = read_spikes(os.path.join(net, f"out_nest_{tag}", "spikes.h5"))
+            last["NEST"] = nest_spikes
             ratio = res["t_run_s"] / g_sim if g_sim > 0 else float("inf")
             agr = agreement(glif_spikes or [], nest_spikes, dt)
             rows.append(tuple(row_g + [f"{ratio:.1f}x", f"{100 * agr:.2f}%", ""]))
@@ -148,7 +180,16 @@ def main():
     print("|" + "---|" * (len(hdr) - 1))
     for r in rows:
         print("| " + " | ".join(r[:-1]) + " |")
+    if a.rates:
+        for sim, spikes in last.items():
+            if spikes is None:
+                continue
+            print(f"\nfiring rates, {sim} (last run: dt {a.dt[-1]:g} ms, {a.threads[-1]} thread(s))\n")
+            print("| population | node type | name | cells | rate Hz | active |")
+            print("|---|---|---|---|---|---|")
+            print("\n".join(type_rates(net, spikes, tstop)))
 
 
 if __name__ == "__main__":
     main()
+

@@ -262,6 +262,10 @@ fn bad_specs_fail_with_one_line_naming_the_field() {
             "edges[0].connection.indegree: 5000 exceeds the 999 available sources",
         ),
         (json!({"rule": "nearest"}), "unknown variant `nearest`"),
+        (
+            json!({"rule": "one_to_one", "delay": 0.05}),
+            "unknown field `delay`",
+        ),
     ];
     for (conn, msg) in cases {
         let dir = tempfile::tempdir().unwrap();
@@ -290,6 +294,22 @@ fn bad_specs_fail_with_one_line_naming_the_field() {
             "{err}"
         );
     }
+    // A delay shorter than dt (NEST's BadDelay).
+    let dir = tempfile::tempdir().unwrap();
+    let mut e = edge(
+        json!({"population": "a"}),
+        json!({"population": "a"}),
+        json!({"rule": "one_to_one"}),
+    );
+    e["delay"] = json!(0.05);
+    let p = write_spec(dir.path(), &spec(json!([e])));
+    let err = glifnet::build::build(&p, dir.path(), &Default::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("edges[0].delay: 0.05 ms is shorter than simulation.dt 0.1 ms"),
+        "{err}"
+    );
     // Selection on an attribute no node has.
     let dir = tempfile::tempdir().unwrap();
     let p = write_spec(

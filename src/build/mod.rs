@@ -259,7 +259,7 @@ fn plan_edges(sf: &SpecFile, pops: &[Population]) -> Result<Vec<EdgeGroup>, Buil
                     k: *indegree,
                 }
             }
-            Connection::OneToOne => {
+            Connection::OneToOne {} => {
                 if src.ids.len() != trg.ids.len() {
                     return Err(sf.err(
                         format!("{f}.connection"),

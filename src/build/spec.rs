@@ -165,7 +165,7 @@ pub enum Connection {
     /// Every target draws exactly `indegree` distinct sources.
     FixedIndegree { indegree: u64 },
     /// The i-th selected source to the i-th selected target.
-    OneToOne,
+    OneToOne {},
 }
 
 /// Synapses per edge (the PointNet weight multiplier, docs/sonata-bmtk.md §2.4).
@@ -399,6 +399,16 @@ impl SpecFile {
                 return Err(self.err(
                     format!("{f}.delay"),
                     format!("must be > 0 ms, got {}", e.delay),
+                ));
+            }
+            if e.delay < s.simulation.dt {
+                // NEST rejects it (BadDelay, docs/sonata-bmtk.md §2.5).
+                return Err(self.err(
+                    format!("{f}.delay"),
+                    format!(
+                        "{} ms is shorter than simulation.dt {} ms",
+                        e.delay, s.simulation.dt
+                    ),
                 ));
             }
             match e.nsyns {
