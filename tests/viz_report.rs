@@ -7,6 +7,15 @@ use glifnet::sonata::report::{
     default_units, read_report, read_trace, ReportError, ReportLayout, ReportWriter,
 };
 
+/// HDF5 opens files without close-on-exec, so a child process spawned by one test thread can
+/// inherit another thread's open HDF5 file (and its lock) and make that test's reopen fail
+/// with "unable to lock file". Tests that touch HDF5 files or spawn processes take this lock.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn layout() -> ReportLayout {
     ReportLayout {
         populations: vec![
@@ -51,6 +60,7 @@ fn files_in(dir: &Path) -> Vec<String> {
 
 #[test]
 fn layout_matches_sonata_and_bmtk() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("v_report.h5");
     // Block of 4 rows; push 11 rows in uneven pieces (1, 6, 4) across block boundaries.
@@ -145,6 +155,7 @@ fn layout_matches_sonata_and_bmtk() {
 
 #[test]
 fn each_variable_keeps_its_name_and_units() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     for (var, units) in [
         ("V_m", "mV"),
@@ -172,6 +183,7 @@ fn each_variable_keeps_its_name_and_units() {
 
 #[test]
 fn memory_is_bounded_by_one_block() {
+    let _serial = serial();
     // 100 cells, default block: the buffer never holds more than one block of rows, and the
     // rows already flushed are on disk (in the temporary file) before finish.
     let dir = tempfile::tempdir().unwrap();
@@ -215,6 +227,7 @@ fn memory_is_bounded_by_one_block() {
 
 #[test]
 fn unfinished_writer_leaves_nothing() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.h5");
     {
@@ -227,6 +240,7 @@ fn unfinished_writer_leaves_nothing() {
 
 #[test]
 fn writer_rejects_bad_layouts_and_rows() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.h5");
     let mut l = layout();
@@ -255,13 +269,14 @@ fn writer_rejects_bad_layouts_and_rows() {
 
 #[test]
 fn reader_reports_file_field_and_value() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     // Not HDF5.
     let p = dir.path().join("junk.h5");
     std::fs::write(&p, b"not an hdf5 file").unwrap();
     let e = read_report(&p).unwrap_err().to_string();
     assert!(
-        e.contains("junk.h5") && e.contains("not an HDF5 file"),
+        e.contains("junk.h5") && e.contains("not a readable HDF5 file"),
         "{e}"
     );
     // Missing.
@@ -337,6 +352,7 @@ fn reader_reports_file_field_and_value() {
 /// note when neither is available.
 #[test]
 fn python_layout_check_accepts_the_report() {
+    let _serial = serial();
     let py = std::env::var_os("GLIFNET_REF_PYTHON")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| "/root/.cache/glifnet-ref/venv/bin/python".into());
@@ -368,6 +384,7 @@ fn python_layout_check_accepts_the_report() {
 
 #[test]
 fn recorder_streams_probe_rows_and_detects_gaps() {
+    let _serial = serial();
     use glifnet::output::reports::{file_for_variable, ReportSpec, Reports};
     assert_eq!(
         file_for_variable(Path::new("/o/v.h5"), "V_m", 1),

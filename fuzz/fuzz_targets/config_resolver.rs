@@ -40,6 +40,6 @@ fuzz_target!(|data: &[u8]| {
             let _ = c.run_section();
             let _ = c.to_json();
         }
-        Err(e) => common::check_message(&e),
+        Err(e) => common::check_message(e),
     }
 });

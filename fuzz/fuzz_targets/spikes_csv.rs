@@ -15,6 +15,6 @@ fuzz_target!(|data: &[u8]| {
                 let _ = pop.sorted(glifnet::sonata::spikes::SortOrder::ById);
             }
         }
-        Err(e) => common::check_message(&e),
+        Err(e) => common::check_message(e),
     }
 });

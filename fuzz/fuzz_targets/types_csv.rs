@@ -13,6 +13,6 @@ fuzz_target!(|data: &[u8]| {
             let _ = t.column("node_type_id");
             let _ = t.require("model_template");
         }
-        Err(e) => common::check_message(&e),
+        Err(e) => common::check_message(e),
     }
 });

@@ -320,9 +320,12 @@ pub fn write_run_raster(
     circuit: &Circuit,
     tstop: f64,
     out: &Path,
-    label: &Path,
+    title: &str,
 ) -> anyhow::Result<()> {
-    let raster = build_raster(spikes, Some(circuit), label, Some(0.0), Some(tstop))?;
+    let mut raster = build_raster(spikes, Some(circuit), out, Some(0.0), Some(tstop))?;
+    if let Some((_, stats)) = raster.title.split_once(" — ") {
+        raster.title = format!("{title} — {stats}");
+    }
     plot::plot_raster(out, &raster)?;
     Ok(())
 }

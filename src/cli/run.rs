@@ -12,18 +12,14 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 
-use crate::config::ReportConfig;
 use crate::config::SimulationConfig;
-use crate::engine::{model_group::build_engine, EngineInput, Probe, ProbeRow, ProbeSink};
+use crate::engine::{model_group::build_engine, EngineInput};
 use crate::inputs::{build_drive, driven_virtual_populations, ms_to_steps};
 use crate::network::lower;
-use crate::network::Network;
-use crate::output::reports::{file_for_variable, ReportSpec, Reports};
 use crate::output::{
     prepare_output_dir, stamp_ms, summary_table, write_config_copy, write_spike_files, Log,
     PopSpikes, RunSummary,
 };
-use crate::sonata::report::{default_units, ReportLayout};
 use crate::sonata::Circuit;
 
 /// Arguments of `glifnet run`.
@@ -48,6 +44,9 @@ pub struct Args {
     /// No progress bar and no summary table.
     #[arg(long)]
     pub quiet: bool,
+    /// Do not write raster.png into the output folder.
+    #[arg(long)]
+    pub no_plot: bool,
 }
 
 /// Move `p` from under `old` to under `new` (for `--output-dir`).
@@ -96,6 +95,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ]
         .into_iter()
         .flatten()
+        .chain(cfg.reports.iter_mut().map(|r| &mut r.file_name))
         {
             *f = rebase(f, &old, &new);
         }
@@ -164,10 +164,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         direct: drive.direct,
         n_steps,
     };
-    let (probes, specs) = report_probes(&cfg, &circuit, &net, dt, tstop, &mut log)?;
-    let mut engine = build_engine(&net, input, threads, probes)?;
+    // membrane reports (issue #7): config blocks -> engine probes + streaming report writers
+    let plan = crate::output::reports::plan_reports(&cfg, &circuit, &net, dt, tstop)?;
+    for s in &plan.skipped {
+        log.warn(format!("report {s} is not supported by glifnet; skipped"));
+    }
+    let mut engine = build_engine(&net, input, threads, plan.probes)?;
     prepare_output_dir(&out_dir, overwrite)?;
-    let mut reports = ReportSink(Reports::create(&specs)?);
+    let mut reports = crate::output::reports::Reports::create(&plan.specs)?;
     let build = t_build.elapsed();
 
     // simulate
@@ -236,11 +240,27 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     for w in &written {
         log.info(format!("Wrote spikes to {}", w.display()));
     }
+    for r in reports.finish()? {
+        log.info(format!("Wrote report {}", r.display()));
+    }
+    if !args.no_plot && simulated_ms > 0.0 {
+        let png = out_dir.join("raster.png");
+        let title = cfg
+            .config_path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned());
+        let title = title.unwrap_or_default();
+        crate::cli::plot::write_run_raster(
+            &pops_as_trains(&pops),
+            &circuit,
+            simulated_ms,
+            &png,
+            &title,
+        )?;
+        log.info(format!("Wrote raster plot {}", png.display()));
+    }
     if cfg.output.spikes_file_nwb.is_some() {
         log.warn("spikes_file_nwb is not supported; no NWB spike file written");
-    }
-    for r in reports.0.finish()? {
-        log.info(format!("Wrote report {}", r.display()));
     }
     write_config_copy(&out_dir, &cfg.resolved)?;
     let summary = RunSummary {
@@ -270,147 +290,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Engine probe rows → membrane report files.
-struct ReportSink(Reports);
-
-impl ProbeSink for ReportSink {
-    fn row(&mut self, r: ProbeRow<'_>) {
-        self.0.row(r.probe, r.step, r.values);
-    }
-}
-
-/// One engine probe and one report file per (membrane report, variable): the report's cells in
-/// population order, sampled every `interval` (default dt) after each step in `(tstart, tstop]`
-/// like a NEST multimeter (first sample at tstart + interval).
-fn report_probes(
-    cfg: &SimulationConfig,
-    circuit: &Circuit,
-    net: &Network,
-    dt: f64,
-    tstop: f64,
-    log: &mut Log,
-) -> anyhow::Result<(Vec<Probe>, Vec<ReportSpec>)> {
-    let mut probes = Vec::new();
-    let mut specs = Vec::new();
-    for r in &cfg.reports {
-        if !matches!(
-            r.module.as_str(),
-            "membrane_report" | "multimeter_report" | "multimeter"
-        ) {
-            log.warn(format!(
-                "report {}: module '{}' is not supported, skipped",
-                r.name, r.module
-            ));
-            continue;
-        }
-        let (pops, gids) = report_cells(cfg, circuit, net, r)?;
-        let interval = r.interval.unwrap_or(dt);
-        let interval_steps = ms_to_steps(interval, dt);
-        if interval_steps < 1 {
-            bail!(
-                "{}: reports.{}.interval = {interval}: must be >= dt = {dt} ms",
-                cfg.config_path.display(),
-                r.name
-            );
-        }
-        let start = ms_to_steps(r.tstart.unwrap_or(0.0), dt).max(0) as u64;
-        let stop = ms_to_steps(r.tstop.unwrap_or(tstop).min(tstop), dt).max(0) as u64;
-        let interval_steps = interval_steps as u64;
-        for var in &r.variable_name {
-            let bad: Vec<&str> = net
-                .kinds
-                .iter()
-                .filter(|k| !k.kind.recordables().contains(&var.as_str()))
-                .filter(|k| k.gids.iter().any(|g| gids.binary_search(g).is_ok()))
-                .map(|k| k.kind.name())
-                .collect();
-            if !bad.is_empty() {
-                bail!(
-                    "{}: reports.{}.variable_name = {var}: not recordable from {}",
-                    cfg.config_path.display(),
-                    r.name,
-                    bad.join(", ")
-                );
-            }
-            let first = start + interval_steps;
-            specs.push(ReportSpec {
-                file: file_for_variable(&r.file_name, var, r.variable_name.len()),
-                layout: ReportLayout {
-                    populations: pops.clone(),
-                    variable: var.clone(),
-                    units: default_units(var).into(),
-                    tstart: stamp_ms(first, dt),
-                    dt: interval,
-                },
-                probe: probes.len(),
-                interval_steps,
-                first_step: first,
-            });
-            probes.push(Probe {
-                neurons: pops_gids(net, &pops),
-                var: var.clone(),
-                interval: interval_steps,
-                start,
-                stop,
-            });
-        }
-    }
-    Ok((probes, specs))
-}
-
-/// (population, node ids) pairs.
-type PopIds = Vec<(String, Vec<u64>)>;
-
-/// The simulated cells of a report: (population, node ids) in circuit order, and their sorted
-/// global indices.
-fn report_cells(
-    cfg: &SimulationConfig,
-    circuit: &Circuit,
-    net: &Network,
-    r: &ReportConfig,
-) -> anyhow::Result<(PopIds, Vec<u32>)> {
-    let Some(cells) = &r.cells else {
-        bail!(
-            "{}: reports.{}.cells: missing (which cells to record?)",
-            cfg.config_path.display(),
-            r.name
-        );
-    };
-    let field = format!("reports.{}.cells", r.name);
-    let mut pops = Vec::new();
-    let mut gids = Vec::new();
-    for sel in circuit.select(cells, &cfg.node_sets, &cfg.config_path, &field)? {
-        let Some(p) = net.population(&sel.population) else {
-            continue;
-        };
-        let ids: Vec<u64> = sel
-            .node_ids
+/// The run's spikes as spike trains (input of the raster plot).
+fn pops_as_trains(pops: &[PopSpikes]) -> crate::sonata::spikes::SpikeTrains {
+    crate::sonata::spikes::SpikeTrains {
+        populations: pops
             .iter()
-            .copied()
-            .filter(|&id| p.gid(id).is_some())
-            .collect();
-        gids.extend(ids.iter().filter_map(|&id| p.gid(id)));
-        if !ids.is_empty() {
-            pops.push((sel.population.clone(), ids));
-        }
+            .map(|p| {
+                crate::sonata::spikes::PopulationSpikes::new(
+                    p.population.clone(),
+                    p.node_ids.clone(),
+                    p.times.clone(),
+                )
+            })
+            .collect(),
     }
-    if gids.is_empty() {
-        bail!(
-            "{}: {field}: selects no simulated cells",
-            cfg.config_path.display()
-        );
-    }
-    gids.sort_unstable();
-    Ok((pops, gids))
-}
-
-fn pops_gids(net: &Network, pops: &[(String, Vec<u64>)]) -> Vec<u32> {
-    pops.iter()
-        .flat_map(|(name, ids)| {
-            let p = net.population(name);
-            ids.iter().filter_map(move |&id| p.and_then(|p| p.gid(id)))
-        })
-        .collect()
 }
 
 /// Progress in simulated µs (so sub-ms dt shows movement); hidden when stderr is not a TTY.

@@ -8,7 +8,11 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::sonata::report::{ReportError, ReportLayout, ReportWriter};
+use crate::config::SimulationConfig;
+use crate::engine::{Probe, ProbeRow, ProbeSink};
+use crate::network::Network;
+use crate::sonata::report::{default_units, ReportError, ReportLayout, ReportWriter};
+use crate::sonata::Circuit;
 
 /// One report file to write: which probe feeds it, and its layout (node columns in the
 /// probe's neuron order, first sample time, interval).
@@ -117,5 +121,190 @@ impl Reports {
             }
         }
         Ok(out)
+    }
+}
+
+/// Report modules that record membrane state (BMTK PointNet `MultimeterMod`, §3.3).
+pub const MEMBRANE_MODULES: [&str; 3] = ["membrane_report", "multimeter_report", "multimeter"];
+
+fn cfg_err(cfg: &SimulationConfig, field: String, msg: String) -> ReportError {
+    ReportError::Invalid {
+        file: cfg.origin_of("reports").display().to_string(),
+        field,
+        msg,
+    }
+}
+
+/// What [`plan_reports`] derives from a config: engine probes, the files they feed, and the
+/// report blocks glifnet does not implement (to be logged).
+#[derive(Debug, Clone, Default)]
+pub struct ReportPlan {
+    pub probes: Vec<Probe>,
+    pub specs: Vec<ReportSpec>,
+    pub skipped: Vec<String>,
+}
+
+/// Turns the config's membrane `reports` blocks into engine probes and report files.
+///
+/// Per block: `cells` (node set, default every simulated population), each `variable_name`
+/// (one probe and one file each), `dt`/`interval` (a whole number of steps, default one step),
+/// `start_time`/`tstart` and `end_time`/`tstop` (ms, default the run). The probe samples after
+/// steps `start + k·interval` (NEST multimeter: the first sample at `tstart + interval`).
+/// Other report modules are returned by name so the caller can log that they are skipped.
+pub fn plan_reports(
+    cfg: &SimulationConfig,
+    circuit: &Circuit,
+    net: &Network,
+    dt: f64,
+    tstop: f64,
+) -> Result<ReportPlan, ReportError> {
+    let mut probes = Vec::new();
+    let mut specs = Vec::new();
+    let mut skipped = Vec::new();
+    let n_steps = (tstop / dt).round().max(0.0) as u64;
+    for r in &cfg.reports {
+        if !MEMBRANE_MODULES.contains(&r.module.as_str()) {
+            skipped.push(format!("{} (module {})", r.name, r.module));
+            continue;
+        }
+        let key = |k: &str| format!("reports.{}.{k}", r.name);
+        let all: serde_json::Value = serde_json::Value::Array(
+            net.populations
+                .iter()
+                .map(|p| serde_json::Value::String(p.name.clone()))
+                .collect(),
+        );
+        let spec_json = r.cells.clone().unwrap_or(all);
+        let sel = circuit
+            .select(
+                &spec_json,
+                &cfg.node_sets,
+                cfg.origin_of("reports"),
+                &key("cells"),
+            )
+            .map_err(|e| cfg_err(cfg, key("cells"), e.to_string()))?;
+        let mut populations: Vec<(String, Vec<u64>)> = Vec::new();
+        let mut neurons: Vec<u32> = Vec::new();
+        for s in &sel {
+            let Some(p) = net.population(&s.population) else {
+                return Err(cfg_err(
+                    cfg,
+                    key("cells"),
+                    format!(
+                        "population {} has no simulated cells (virtual nodes cannot be recorded)",
+                        s.population
+                    ),
+                ));
+            };
+            let mut ids = Vec::with_capacity(s.node_ids.len());
+            for &id in &s.node_ids {
+                let Some(g) = p.gid(id) else {
+                    return Err(cfg_err(
+                        cfg,
+                        key("cells"),
+                        format!(
+                            "node {id} of population {} is virtual and cannot be recorded",
+                            s.population
+                        ),
+                    ));
+                };
+                ids.push(id);
+                neurons.push(g);
+            }
+            populations.push((s.population.clone(), ids));
+        }
+        if neurons.is_empty() {
+            return Err(cfg_err(
+                cfg,
+                key("cells"),
+                format!("node set {spec_json} selects no cells"),
+            ));
+        }
+        let interval_ms = r.interval.unwrap_or(dt);
+        let interval = (interval_ms / dt).round();
+        if !(interval_ms.is_finite()
+            && interval >= 1.0
+            && (interval * dt - interval_ms).abs() <= 1e-9 * interval_ms.abs().max(1.0))
+        {
+            return Err(cfg_err(
+                cfg,
+                key("dt"),
+                format!("sampling interval {interval_ms} ms must be a positive multiple of run.dt = {dt} ms"),
+            ));
+        }
+        let interval = interval as u64;
+        let t_start = r.tstart.unwrap_or(0.0);
+        let t_stop = r.tstop.unwrap_or(tstop);
+        if !(t_start.is_finite() && t_start >= 0.0) {
+            return Err(cfg_err(
+                cfg,
+                key("start_time"),
+                format!("{t_start} ms must be >= 0"),
+            ));
+        }
+        if !(t_stop.is_finite() && t_stop >= t_start) {
+            return Err(cfg_err(
+                cfg,
+                key("end_time"),
+                format!("{t_stop} ms must be >= start_time {t_start} ms"),
+            ));
+        }
+        let start = (t_start / dt).round() as u64;
+        let stop = ((t_stop / dt).round() as u64).min(n_steps);
+        if r.variable_name.is_empty() {
+            return Err(cfg_err(
+                cfg,
+                key("variable_name"),
+                "no variable given".into(),
+            ));
+        }
+        for var in &r.variable_name {
+            for &g in &neurons {
+                let (k, _) = net.neuron_kind[g as usize];
+                let kind = net.kinds[k as usize].kind;
+                if !kind.recordables().contains(&var.as_str()) {
+                    return Err(cfg_err(
+                        cfg,
+                        key("variable_name"),
+                        format!(
+                            "{var:?} is not recorded by {} (recordables: {})",
+                            kind.name(),
+                            kind.recordables().join(", ")
+                        ),
+                    ));
+                }
+            }
+            specs.push(ReportSpec {
+                file: file_for_variable(&r.file_name, var, r.variable_name.len()),
+                layout: ReportLayout {
+                    populations: populations.clone(),
+                    variable: var.clone(),
+                    units: default_units(var).to_string(),
+                    tstart: (start + interval) as f64 * dt,
+                    dt: interval as f64 * dt,
+                },
+                probe: probes.len(),
+                interval_steps: interval,
+                first_step: start + interval,
+            });
+            probes.push(Probe {
+                neurons: neurons.clone(),
+                var: var.clone(),
+                interval,
+                start,
+                stop,
+            });
+        }
+    }
+    Ok(ReportPlan {
+        probes,
+        specs,
+        skipped,
+    })
+}
+
+impl ProbeSink for Reports {
+    fn row(&mut self, row: ProbeRow<'_>) {
+        Reports::row(self, row.probe, row.step, row.values);
     }
 }

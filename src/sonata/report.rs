@@ -447,7 +447,16 @@ fn open_file(path: &Path) -> Result<hdf5::File, ReportError> {
             msg: "no such file".to_string(),
         });
     }
-    hdf5::File::open(path).map_err(|_| invalid(path, "file", "not an HDF5 file"))
+    hdf5::File::open(path).map_err(|e| {
+        invalid(
+            path,
+            "file",
+            format!(
+                "not a readable HDF5 file ({})",
+                e.to_string().replace('\n', " ")
+            ),
+        )
+    })
 }
 
 fn read_u64s(
