@@ -60,7 +60,7 @@ fn rebase(p: &Path, old: &Path, new: &Path) -> PathBuf {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     // under `mpirun` (feature `mpi`): an error on any rank aborts every rank
-    let mut dist = crate::distributed::Session::from_env()?;
+    let mut dist = Session::from_env()?;
     let result = run_on(args, dist.as_mut());
     if let (Err(e), Some(d)) = (&result, &dist) {
         d.abort(&super::one_line_error(e));
