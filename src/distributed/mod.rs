@@ -71,6 +71,8 @@ pub fn launcher_size() -> Option<usize> {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct CommStats {
     pub epochs: u64,
+    /// Time advancing this rank's neurons (the rest of an epoch is exchange and waiting).
+    pub compute: Duration,
     pub gather: Duration,
     pub words: u64,
 }
@@ -166,7 +168,9 @@ impl Session {
         let mut interrupted = false;
         while engine.steps_done() < engine.n_steps() && !interrupted {
             let t0 = engine.steps_done();
+            let t = Instant::now();
             let local = pool.install(|| engine.advance_epoch());
+            self.stats.compute += t.elapsed();
             let want_stop = stop.is_some_and(|s| s.load(Ordering::Relaxed));
             let buf = exchange::encode(t0, want_stop, &local);
             let t = Instant::now();
@@ -190,21 +194,23 @@ impl Session {
         stats
     }
 
-    /// One line per rank for the log: block, time in the all-gather per epoch (collective:
-    /// every rank must call it).
+    /// One line per rank for the log: block, compute time, time in the all-gather per epoch
+    /// (which includes waiting for the slowest rank). Collective: every rank must call it.
     pub fn summary(&self) -> Vec<String> {
         let per_epoch = self.stats.gather.as_secs_f64() / self.stats.epochs.max(1) as f64;
         let times = self.comm.all_gather_f64(per_epoch);
         let totals = self.comm.all_gather_f64(self.stats.gather.as_secs_f64());
+        let compute = self.comm.all_gather_f64(self.stats.compute.as_secs_f64());
         let starts = self.comm.all_gather_f64(self.block.start as f64);
         let ends = self.comm.all_gather_f64(self.block.end as f64);
         (0..self.size())
             .map(|r| {
                 format!(
-                    "MPI rank {r} of {}: neurons {}..{}, all-gather {:.1} µs/epoch over {} epochs ({:.3} s), {} words gathered",
+                    "MPI rank {r} of {}: neurons {}..{}, compute {:.3} s, all-gather {:.1} µs/epoch over {} epochs ({:.3} s), {} words gathered",
                     self.size(),
                     starts[r],
                     ends[r],
+                    compute[r],
                     times[r] * 1e6,
                     self.stats.epochs,
                     totals[r],
