@@ -130,7 +130,10 @@ impl Session {
 
     /// Print `msg` with this rank and abort all ranks (exit code 1).
     pub fn abort(&self, msg: &str) -> ! {
-        eprintln!("{msg} (rank {} of {})", self.rank(), self.size());
+        use std::io::Write;
+        // one write, so mpirun's forwarding cannot interleave other output into the line
+        let line = format!("{msg} (rank {} of {})\n", self.rank(), self.size());
+        let _ = std::io::stderr().write_all(line.as_bytes());
         self.comm.abort(1)
     }
 
