@@ -25,6 +25,7 @@
 pub mod build;
 pub mod cli;
 pub mod config;
+pub mod distributed;
 pub mod engine;
 pub mod inputs;
 pub mod models;

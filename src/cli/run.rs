@@ -13,7 +13,8 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 
 use crate::config::SimulationConfig;
-use crate::engine::{model_group::build_engine, EngineInput};
+use crate::distributed::Session;
+use crate::engine::{model_group::build_engine, EngineInput, NoProbes};
 use crate::inputs::{build_drive, driven_virtual_populations, ms_to_steps};
 use crate::network::lower;
 use crate::output::{
@@ -61,6 +62,18 @@ fn rebase(p: &Path, old: &Path, new: &Path) -> PathBuf {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    // under `mpirun` (feature `mpi`): an error on any rank aborts every rank
+    let mut dist = Session::from_env()?;
+    let result = run_on(args, dist.as_mut());
+    if let (Err(e), Some(d)) = (&result, &dist) {
+        d.abort(&super::one_line_error(e));
+    }
+    result
+}
+
+/// The run of this process; `dist` is its MPI session (rank 0 writes every output).
+fn run_on(args: Args, mut dist: Option<&mut Session>) -> anyhow::Result<()> {
+    let root = dist.as_ref().map_or(true, |d| d.is_root());
     let t_build = Instant::now();
     let mut cfg = SimulationConfig::load(&args.config)?;
     let Some(run_cfg) = cfg.run.clone() else {
@@ -169,9 +182,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     for s in &plan.skipped {
         log.warn(format!("report {s} is not supported by glifnet; skipped"));
     }
-    let mut engine = build_engine(&net, input, threads, plan.probes)?;
-    prepare_output_dir(&out_dir, overwrite)?;
-    let mut reports = crate::output::reports::Reports::create(&plan.specs)?;
+    if dist.is_some() && !plan.probes.is_empty() {
+        bail!(
+            "{}: reports: membrane reports are not supported in MPI runs yet (run without mpirun)",
+            cfg.config_path.display()
+        );
+    }
+    let mut engine = match dist.as_mut() {
+        Some(d) => d.build_engine(&net, input, threads, Vec::new())?,
+        None => build_engine(&net, input, threads, plan.probes)?,
+    };
+    let mut reports = None;
+    if root {
+        prepare_output_dir(&out_dir, overwrite)?;
+        reports = Some(crate::output::reports::Reports::create(&plan.specs)?);
+    }
     let build = t_build.elapsed();
 
     // simulate
@@ -181,7 +206,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         // a second handler registration (e.g. in tests calling run twice) is not an error
         let _ = ctrlc::set_handler(move || s.store(true, Ordering::Relaxed));
     }
-    let pb = progress_bar(args.quiet, tstop);
+    let pb = progress_bar(args.quiet || !root, tstop);
     log.info(format!(
         "Running simulation for {tstop:.3} ms with the time step {dt} ms ({n_steps} steps, epochs of {} steps, {threads} thread(s))",
         engine.epoch_steps()
@@ -191,18 +216,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .num_threads(threads)
         .build()
         .context("cannot start worker threads")?;
-    let stats = pool.install(|| {
-        let mut last = Instant::now();
-        engine.run(Some(&stop), &mut reports, &mut |done| {
-            if last.elapsed().as_millis() >= 100 || done == n_steps {
-                let ms = stamp_ms(done, dt);
-                let rate = ms / t_sim.elapsed().as_secs_f64().max(1e-9);
-                pb.set_position((ms * 1000.0) as u64);
-                pb.set_message(format!("{ms:.1}/{tstop:.1} ms ({rate:.1} ms/s)"));
-                last = Instant::now();
-            }
-        })
-    });
+    let mut last = Instant::now();
+    let mut progress = |done| {
+        if last.elapsed().as_millis() >= 100 || done == n_steps {
+            let ms = stamp_ms(done, dt);
+            let rate = ms / t_sim.elapsed().as_secs_f64().max(1e-9);
+            pb.set_position((ms * 1000.0) as u64);
+            pb.set_message(format!("{ms:.1}/{tstop:.1} ms ({rate:.1} ms/s)"));
+            last = Instant::now();
+        }
+    };
+    let stats = match (dist.as_mut(), reports.as_mut()) {
+        (Some(d), _) => d.run(&mut engine, &pool, Some(&stop), &mut progress),
+        (None, Some(r)) => pool.install(|| engine.run(Some(&stop), r, &mut progress)),
+        (None, None) => pool.install(|| engine.run(Some(&stop), &mut NoProbes, &mut progress)),
+    };
     let simulate = t_sim.elapsed();
     pb.finish_and_clear();
     let simulated_ms = stamp_ms(stats.steps_done, dt);
@@ -212,6 +240,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ));
     } else {
         log.info("Simulation finished.");
+    }
+    if let Some(d) = &dist {
+        for l in d.summary() {
+            log.info(l);
+        }
+    }
+    if !root {
+        return Ok(()); // rank 0 holds every spike and writes all outputs
     }
 
     // write
@@ -240,8 +276,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     for w in &written {
         log.info(format!("Wrote spikes to {}", w.display()));
     }
-    for r in reports.finish()? {
-        log.info(format!("Wrote report {}", r.display()));
+    if let Some(reports) = reports {
+        for r in reports.finish()? {
+            log.info(format!("Wrote report {}", r.display()));
+        }
     }
     if !args.no_plot && simulated_ms > 0.0 {
         let png = out_dir.join("raster.png");

@@ -218,6 +218,27 @@ impl<G: Group> Engine<G> {
         input: EngineInput,
         probes: Vec<Probe>,
     ) -> Result<Self, EngineError> {
+        Self::build(chunks, input, probes, false)
+    }
+
+    /// Like [`Engine::new`] for a process that simulates only some neurons (distributed runs):
+    /// `chunks` place a subset of `0..n_neurons`, sources keep their global indices, and every
+    /// synapse target, clamp and probe must be a placed neuron. Drive it with
+    /// [`Engine::advance_epoch`] + [`Engine::finish_epoch`], merging the other processes' spikes.
+    pub fn new_subset(
+        chunks: Vec<Vec<(G, Vec<u32>)>>,
+        input: EngineInput,
+        probes: Vec<Probe>,
+    ) -> Result<Self, EngineError> {
+        Self::build(chunks, input, probes, true)
+    }
+
+    fn build(
+        chunks: Vec<Vec<(G, Vec<u32>)>>,
+        input: EngineInput,
+        probes: Vec<Probe>,
+        subset: bool,
+    ) -> Result<Self, EngineError> {
         let n = input.n_neurons;
         let n_src = n + input.n_virtual;
         let syn = &input.synapses;
@@ -263,7 +284,20 @@ impl<G: Group> Engine<G> {
                 }
             }
         }
-        if let Some(g) = neuron_loc.iter().position(|l| l.0 == u32::MAX) {
+        let unplaced = |g: u32| neuron_loc.get(g as usize).is_some_and(|l| l.0 == u32::MAX);
+        let first_unplaced = if subset {
+            let clamped = input.currents.iter().map(|c| c.0);
+            let probed = probes.iter().flat_map(|p| p.neurons.iter().copied());
+            syn.target
+                .iter()
+                .copied()
+                .chain(clamped)
+                .chain(probed)
+                .find(|&g| unplaced(g))
+        } else {
+            (0..n as u32).find(|&g| unplaced(g))
+        };
+        if let Some(g) = first_unplaced {
             return Err(EngineError::Invalid(format!(
                 "neuron {g} not placed in any chunk"
             )));
@@ -446,6 +480,13 @@ impl<G: Group> Engine<G> {
     /// Advance one epoch: deliver the previous epoch's spikes (and this epoch's direct events),
     /// advance every chunk, then gather the new spikes in canonical order.
     pub fn epoch(&mut self, sink: &mut dyn ProbeSink) {
+        let neuron_spikes = self.advance_epoch();
+        self.finish_epoch(neuron_spikes, sink);
+    }
+
+    /// First half of [`Engine::epoch`]: deliver and advance; returns this engine's spikes of the
+    /// epoch as (emission step, global index) sorted by (step, source).
+    pub fn advance_epoch(&mut self) -> Vec<(u64, u32)> {
         let t0 = self.step;
         let n_steps = (self.n_steps - t0).min(self.d_min) as usize;
         let t1 = t0 + n_steps as u64;
@@ -459,7 +500,6 @@ impl<G: Group> Engine<G> {
         let timing = self.timing;
         let neuron_loc = &self.neuron_loc;
         let probes = &self.probes;
-        let n_neurons = self.n_neurons as u32;
         let delivered: u64 = self
             .chunks
             .par_iter_mut()
@@ -486,6 +526,15 @@ impl<G: Group> Engine<G> {
             neuron_spikes.append(&mut ch.out);
         }
         neuron_spikes.sort_unstable();
+        neuron_spikes
+    }
+
+    /// Second half of [`Engine::epoch`]: record the epoch's spikes of *all* neurons (sorted by
+    /// (step, source); a distributed run passes every process's spikes), queue them with the
+    /// virtual spikes for delivery, emit probe rows and move to the next epoch.
+    pub fn finish_epoch(&mut self, neuron_spikes: Vec<(u64, u32)>, sink: &mut dyn ProbeSink) {
+        let t1 = self.step + (self.n_steps - self.step).min(self.d_min);
+        let n_neurons = self.n_neurons as u32;
         self.stats.spikes += neuron_spikes.len() as u64;
         self.spikes
             .extend(neuron_spikes.iter().map(|&(s, g)| (s + 1, g)));

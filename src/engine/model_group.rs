@@ -36,7 +36,7 @@ impl Group for ModelGroup {
 }
 
 /// Chunks per thread: a few, so rayon can balance kinds of different cost.
-const CHUNKS_PER_THREAD: usize = 2;
+pub const CHUNKS_PER_THREAD: usize = 2;
 
 /// Build the engine for `net`: each kind group is split into contiguous chunks (about
 /// `CHUNKS_PER_THREAD × threads` chunks overall). The chunking never changes the results.
