@@ -3,7 +3,7 @@
 # reference data in $GLIFNET_SHARED (default ../shared beside the checkout).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
+GLIFNET_WITH_MPI=1 bash scripts/install-deps.sh
 if [ -z "${GLIFNET_SHARED:-}" ] && [ -d ../shared ]; then export GLIFNET_SHARED="$(cd ../shared && pwd)"; fi
 if [ -n "${GLIFNET_SHARED:-}" ]; then echo "[glifnet] reference data: $GLIFNET_SHARED" >&2
 else echo "[glifnet] WARNING: no reference data (GLIFNET_SHARED unset, ../shared missing): conformance tests will fail" >&2; fi
@@ -13,3 +13,5 @@ export HDF5_USE_FILE_LOCKING=FALSE
 cargo fmt --check
 # Release profile: the conformance tests simulate seconds of network activity.
 cargo test --release --all-targets 2>&1
+# Distributed runs (issue #8): the same spikes from `mpirun -np 2/3` as from one process.
+cargo test --release --features mpi --test mpi_run 2>&1

@@ -47,6 +47,7 @@ const ENABLED: &[Feature] = &[
     Feature::Trace,
     Feature::Run,
     Feature::Reports,
+    Feature::InputPopulationMatch,
 ];
 
 // ------------------------------------------------------------------------------------------

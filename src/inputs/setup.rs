@@ -187,8 +187,10 @@ fn spike_input(
         let Some(vp) = net.virtual_population(&sel.population) else {
             continue;
         };
+        // Match by name; fall back only to a file's single population (issue #5), so a file
+        // whose populations all have other names is an error rather than silently used.
         let train = trains
-            .for_population(&sel.population)
+            .get(&sel.population)
             .or_else(|| (trains.populations.len() == 1).then(|| &trains.populations[0]));
         let Some(train) = train else {
             return Err(InputError::File {
