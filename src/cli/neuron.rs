@@ -312,8 +312,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let n = out.grid_spike_times.len();
     println!(
         "{n} spikes in {} s ({} Hz); wrote spikes.csv, traces.csv, summary.json{} to {}",
-        crate::neuron::output::F(duration),
-        crate::neuron::output::F(n as f64 / duration),
+        // Rounded for display only (the files keep full precision): steps·dt is not exact.
+        crate::neuron::output::F((duration * 1e9).round() / 1e9),
+        crate::neuron::output::F((n as f64 / duration * 1e6).round() / 1e6),
         if args.plot { ", neuron.png" } else { "" },
         dir.display()
     );

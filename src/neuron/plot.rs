@@ -5,11 +5,8 @@
 use std::path::Path;
 
 use plotters::prelude::*;
-use plotters::style::FontStyle;
 
 use super::{NeuronError, RunOutput};
-
-static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 
 /// At most this many points per drawn series (min/max per bucket keeps the spikes visible).
 const MAX_POINTS: usize = 4000;
@@ -28,8 +25,7 @@ pub fn plot_run(
         file: path.to_path_buf(),
         msg: format!("plot: {e}"),
     };
-    plotters::style::register_font("sans-serif", FontStyle::Normal, FONT)
-        .map_err(|_| err("embedded font is invalid".into()))?;
+    crate::output::plot::register_font();
     draw(path, out, stim, v_offset_mv, v_label, title).map_err(|e| err(e.to_string()))
 }
 

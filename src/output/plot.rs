@@ -38,7 +38,9 @@ fn invalid(file: &Path, field: &str, msg: impl Into<String>) -> PlotError {
     }
 }
 
-fn register_font() {
+/// Register the embedded DejaVu Sans as plotters' `sans-serif` family (once per process); every
+/// plot in glifnet (raster, rates, traces, `glifnet neuron --plot`) draws with it.
+pub fn register_font() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         // The bytes are a valid TTF shipped in the crate; a failure would surface as a
