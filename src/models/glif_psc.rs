@@ -158,6 +158,9 @@ trait Co: Copy {
     /// This constant for neurons `c0..c0 + m` of the chunk whose first neuron is `c0`; a slice of
     /// exactly `m` lets the compiler drop the bounds checks of the neuron loop.
     fn cut(self, c0: usize, m: usize) -> Self;
+    /// Lanes `i..i + 8` as an AVX-512 vector (caller: a function with AVX-512F enabled).
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn v8(self, i: usize) -> std::arch::x86_64::__m512d;
 }
 
 /// The same value for every neuron of the chunk (uniform parameter set).
@@ -173,6 +176,11 @@ impl Co for Uni {
     fn cut(self, _c0: usize, _m: usize) -> Self {
         self
     }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn v8(self, _i: usize) -> std::arch::x86_64::__m512d {
+        std::arch::x86_64::_mm512_set1_pd(self.0)
+    }
 }
 
 /// Per-neuron values (chunk slice).
@@ -187,6 +195,13 @@ impl Co for Per<'_> {
     #[inline(always)]
     fn cut(self, _c0: usize, m: usize) -> Self {
         Per(&self.0[..m])
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn v8(self, i: usize) -> std::arch::x86_64::__m512d {
+        let s = &self.0[i..i + LANES];
+        // SAFETY: `s` holds 8 f64 (the slice above is bounds-checked).
+        unsafe { std::arch::x86_64::_mm512_loadu_pd(s.as_ptr()) }
     }
 }
 
@@ -551,7 +566,7 @@ fn kernel<C: Co, const A: bool>(
             return;
         }
     }
-    kernel_any::<C, A>(st, pn, sh, co, c0, c1, input, spikes)
+    kernel_any::<C, A, false>(st, pn, sh, co, c0, c1, input, spikes)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -567,7 +582,18 @@ unsafe fn kernel_avx512<C: Co, const A: bool>(
     input: &BlockInput,
     spikes: &mut Vec<(u32, u32)>,
 ) {
-    kernel_any::<C, A>(st, pn, sh, co, c0, c1, input, spikes)
+    if portable_only() {
+        kernel_any::<C, A, false>(st, pn, sh, co, c0, c1, input, spikes)
+    } else {
+        kernel_any::<C, A, true>(st, pn, sh, co, c0, c1, input, spikes)
+    }
+}
+
+/// `GLIFNET_PORTABLE_KERNEL=1` forces the compiler-vectorised step even where the hand-written
+/// AVX-512 step would run, so tests can check that both give the same bits.
+fn portable_only() -> bool {
+    static P: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *P.get_or_init(|| std::env::var_os("GLIFNET_PORTABLE_KERNEL").is_some_and(|v| v == "1"))
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -583,13 +609,13 @@ unsafe fn kernel_avx2<C: Co, const A: bool>(
     input: &BlockInput,
     spikes: &mut Vec<(u32, u32)>,
 ) {
-    kernel_any::<C, A>(st, pn, sh, co, c0, c1, input, spikes)
+    kernel_any::<C, A, false>(st, pn, sh, co, c0, c1, input, spikes)
 }
 
-/// Shape dispatch (inlined into each target-feature variant).
+/// Shape dispatch (inlined into each target-feature variant); `X`: hand-written AVX-512 lanes.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn kernel_any<C: Co, const A: bool>(
+fn kernel_any<C: Co, const A: bool, const X: bool>(
     st: &mut State,
     pn: &PerNeuron,
     sh: Shape,
@@ -601,7 +627,7 @@ fn kernel_any<C: Co, const A: bool>(
 ) {
     macro_rules! fused {
         ($np:literal, $na:literal) => {
-            fused_body::<C, A, $np, $na>(st, pn, sh, co, c0, c1, input, spikes)
+            fused_body::<C, A, X, $np, $na>(st, pn, sh, co, c0, c1, input, spikes)
         };
     }
     match (sh.n_ports, sh.n_asc) {
@@ -691,12 +717,32 @@ impl<const NP: usize, const NA: usize> Local<NP, NA> {
     }
 }
 
+/// The constants of the one-pass step, cut to the chunk's lanes.
+struct StepCo<C, const NP: usize, const NA: usize> {
+    p33: C,
+    p30: C,
+    th_inf: C,
+    ds: C,
+    pv: C,
+    dv_inv: C,
+    phi: C,
+    rho: C,
+    g: C,
+    asc_s: [C; NA],
+    asc_d: [C; NA],
+    p11: [C; NP],
+    p21: [C; NP],
+    p31: [C; NP],
+    p32: [C; NP],
+    psc0: [C; NP],
+}
+
 /// One-pass step (glif.md §3.4, same per-neuron arithmetic as [`kernel_body`]): with the port
 /// and ASC counts known at compile time, every item of the step runs in one loop over the
 /// chunk's neurons, so state is loaded and stored once per step and nothing else touches memory.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn fused_body<C: Co, const A: bool, const NP: usize, const NA: usize>(
+fn fused_body<C: Co, const A: bool, const X: bool, const NP: usize, const NA: usize>(
     st: &mut State,
     pn: &PerNeuron,
     sh: Shape,
@@ -708,24 +754,27 @@ fn fused_body<C: Co, const A: bool, const NP: usize, const NA: usize>(
 ) {
     let n = sh.n;
     let m = (c1 - c0).min(CHUNK);
-    // whole vectors: padding lanes (m..mp) compute on zeros and are dropped
-    let mp = m.next_multiple_of(LANES);
+    // whole vectors: padding lanes (m..mp) never integrate and are dropped
+    let mp = m.next_multiple_of(LANES).min(CHUNK);
     let cut = |c: C| c.cut(c0, mp);
-    let (p33, p30, th_inf, ds) = (cut(co.p33), cut(co.p30), cut(co.th_inf), cut(co.ds));
-    let (pv, dv_inv, phi_c, rho_c, g) = (
-        cut(co.pv),
-        cut(co.dv_inv),
-        cut(co.phi),
-        cut(co.rho),
-        cut(co.g),
-    );
-    let asc_s: [C; NA] = std::array::from_fn(|k| cut(co.asc_s[k]));
-    let asc_d: [C; NA] = std::array::from_fn(|k| cut(co.asc_d[k]));
-    let p11: [C; NP] = std::array::from_fn(|k| cut(co.p11[k]));
-    let p21: [C; NP] = std::array::from_fn(|k| cut(co.p21[k]));
-    let p31: [C; NP] = std::array::from_fn(|k| cut(co.p31[k]));
-    let p32: [C; NP] = std::array::from_fn(|k| cut(co.p32[k]));
-    let psc0: [C; NP] = std::array::from_fn(|k| cut(co.psc0[k]));
+    let k = StepCo::<C, NP, NA> {
+        p33: cut(co.p33),
+        p30: cut(co.p30),
+        th_inf: cut(co.th_inf),
+        ds: cut(co.ds),
+        pv: cut(co.pv),
+        dv_inv: cut(co.dv_inv),
+        phi: cut(co.phi),
+        rho: cut(co.rho),
+        g: cut(co.g),
+        asc_s: std::array::from_fn(|q| cut(co.asc_s[q])),
+        asc_d: std::array::from_fn(|q| cut(co.asc_d[q])),
+        p11: std::array::from_fn(|q| cut(co.p11[q])),
+        p21: std::array::from_fn(|q| cut(co.p21[q])),
+        p31: std::array::from_fn(|q| cut(co.p31[q])),
+        p32: std::array::from_fn(|q| cut(co.p32[q])),
+        psc0: std::array::from_fn(|q| cut(co.psc0[q])),
+    };
     let mut l = Local::<NP, NA>::load(st, n, c0, m);
     l.refr[m..].fill(u64::MAX);
     // the last chunk's padding lanes would read past the block: copy its weights instead
@@ -746,59 +795,15 @@ fn fused_body<C: Co, const A: bool, const NP: usize, const NA: usize>(
                 &wbuf[p][..mp]
             }
         });
-        let l = &mut l;
-        let mut any = 0u64;
-        #[allow(clippy::needless_range_loop)] // a dozen parallel arrays indexed by lane
-        for i in 0..mp {
-            // Item 1: integrate unless refractory; the countdown happens here, neurons that
-            // fire this step get their full count in the reset path below.
-            let r = l.refr[i];
-            let a = r == 0;
-            l.refr[i] = r.saturating_sub(1);
-            // Item 2: ASC step mean and one-step decay; frozen while refractory (v·1 = v).
-            let mut sm = 0.0;
-            for k in 0..NA {
-                let v = l.asc[k][i];
-                sm += asc_s[k].at(i) * v;
-                l.asc[k][i] = v * if a { asc_d[k].at(i) } else { 1.0 };
-            }
-            // Item 3, with item 7 fused in (the synapses do not depend on the spike test).
-            let vo = l.u[i];
-            let cur = l.ie[i];
-            let mut un = vo * p33.at(i) + (cur + sm) * p30.at(i);
-            let mut is = 0.0;
-            for p in 0..NP {
-                let (ya, yb) = (l.y1[p][i], l.y2[p][i]);
-                un += p31[p].at(i) * ya + p32[p].at(i) * yb;
-                is += yb;
-                l.y2[p][i] = p21[p].at(i) * ya + p11[p].at(i) * yb;
-                l.y1[p][i] = ya * p11[p].at(i) + psc0[p].at(i) * w[p][i];
-            }
-            // Items 4, 5, 6 (test) as selects.
-            let (ts0, tv0) = (l.th_s[i], l.th_v[i]);
-            let tvn = if A {
-                let beta = (cur + sm) / g.at(i);
-                let (phi, rho) = (phi_c.at(i), rho_c.at(i));
-                phi * (vo - beta) * pv.at(i)
-                    + dv_inv.at(i) * (tv0 - phi * (vo - beta) - rho * beta)
-                    + rho * beta
-            } else {
-                tv0
-            };
-            let tsn = ts0 * ds.at(i);
-            let ts = if a { tsn } else { ts0 };
-            let tv = if a { tvn } else { tv0 };
-            let threshold = ts + tv + th_inf.at(i);
-            l.th_s[i] = ts;
-            l.th_v[i] = tv;
-            l.v_old[i] = vo;
-            l.u[i] = if a { un } else { vo };
-            l.asc_sum[i] = if a { sm } else { l.asc_sum[i] };
-            l.i_syn[i] = if a { is } else { l.i_syn[i] };
-            let f = (a & (un > threshold)) as u64;
-            l.fire[i] = f;
-            any |= f;
-        }
+        #[cfg(target_arch = "x86_64")]
+        let any = if X {
+            // SAFETY: X is true only inside `kernel_avx512`, called when the CPU has AVX-512F.
+            unsafe { x86::lanes::<C, A, NP, NA>(&k, &mut l, &w, mp) }
+        } else {
+            lanes::<C, A, NP, NA>(&k, &mut l, &w, mp)
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let any = lanes::<C, A, NP, NA>(&k, &mut l, &w, mp);
         if any != 0 {
             // Item 6 (resets) for the neurons that fired: rare, scalar.
             for i in 0..m {
@@ -807,9 +812,9 @@ fn fused_body<C: Co, const A: bool, const NP: usize, const NA: usize>(
                 }
                 let j = c0 + i;
                 l.refr[i] = pn.refr_n[j];
-                for k in 0..NA {
-                    let q = k * n + j;
-                    l.asc[k][i] = pn.asc_amp[q] + l.asc[k][i] * pn.asc_dref[q];
+                for q in 0..NA {
+                    let x = q * n + j;
+                    l.asc[q][i] = pn.asc_amp[x] + l.asc[q][i] * pn.asc_dref[x];
                 }
                 l.u[i] = pn.fv[j] * l.v_old[i] + pn.vadd[j];
                 l.th_s[i] = l.th_s[i] * pn.ds_ref[j] + pn.th_add[j];
@@ -824,6 +829,193 @@ fn fused_body<C: Co, const A: bool, const NP: usize, const NA: usize>(
         }
     }
     l.store(st, n, c0, m);
+}
+
+/// Items 1–5 and the spike test of one step for lanes `0..mp`, as the compiler vectorises them;
+/// writes `fire` and returns non-zero if any lane fired.
+#[inline(always)]
+fn lanes<C: Co, const A: bool, const NP: usize, const NA: usize>(
+    k: &StepCo<C, NP, NA>,
+    l: &mut Local<NP, NA>,
+    w: &[&[f64]; NP],
+    mp: usize,
+) -> u64 {
+    let mut any = 0u64;
+    #[allow(clippy::needless_range_loop)] // a dozen parallel arrays indexed by lane
+    for i in 0..mp {
+        // Item 1: integrate unless refractory; the countdown happens here, neurons that
+        // fire this step get their full count in the reset path.
+        let r = l.refr[i];
+        let a = r == 0;
+        l.refr[i] = r.saturating_sub(1);
+        // Item 2: ASC step mean and one-step decay; frozen while refractory (v·1 = v).
+        let mut sm = 0.0;
+        for q in 0..NA {
+            let v = l.asc[q][i];
+            sm += k.asc_s[q].at(i) * v;
+            l.asc[q][i] = v * if a { k.asc_d[q].at(i) } else { 1.0 };
+        }
+        // Item 3, with item 7 fused in (the synapses do not depend on the spike test).
+        let vo = l.u[i];
+        let cur = l.ie[i];
+        let mut un = vo * k.p33.at(i) + (cur + sm) * k.p30.at(i);
+        let mut is = 0.0;
+        for p in 0..NP {
+            let (ya, yb) = (l.y1[p][i], l.y2[p][i]);
+            un += k.p31[p].at(i) * ya + k.p32[p].at(i) * yb;
+            is += yb;
+            l.y2[p][i] = k.p21[p].at(i) * ya + k.p11[p].at(i) * yb;
+            l.y1[p][i] = ya * k.p11[p].at(i) + k.psc0[p].at(i) * w[p][i];
+        }
+        // Items 4, 5, 6 (test) as selects.
+        let (ts0, tv0) = (l.th_s[i], l.th_v[i]);
+        let tvn = if A {
+            let beta = (cur + sm) / k.g.at(i);
+            let (phi, rho) = (k.phi.at(i), k.rho.at(i));
+            phi * (vo - beta) * k.pv.at(i)
+                + k.dv_inv.at(i) * (tv0 - phi * (vo - beta) - rho * beta)
+                + rho * beta
+        } else {
+            tv0
+        };
+        let tsn = ts0 * k.ds.at(i);
+        let ts = if a { tsn } else { ts0 };
+        let tv = if a { tvn } else { tv0 };
+        let threshold = ts + tv + k.th_inf.at(i);
+        l.th_s[i] = ts;
+        l.th_v[i] = tv;
+        l.v_old[i] = vo;
+        l.u[i] = if a { un } else { vo };
+        l.asc_sum[i] = if a { sm } else { l.asc_sum[i] };
+        l.i_syn[i] = if a { is } else { l.i_syn[i] };
+        let f = (a & (un > threshold)) as u64;
+        l.fire[i] = f;
+        any |= f;
+    }
+    any
+}
+
+/// The lanes of the one-pass step written with AVX-512 intrinsics, 8 neurons per vector: the
+/// compiler's vectorisation of [`lanes`] leaves a scalar tail; here every operation is the same
+/// IEEE double operation in the same order, so the bits are identical.
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::{Co, Local, StepCo, CHUNK, LANES};
+    use std::arch::x86_64::*;
+
+    #[inline(always)]
+    unsafe fn ld(a: &[f64], i: usize) -> __m512d {
+        let s = &a[i..i + LANES];
+        // SAFETY: `s` holds 8 f64.
+        unsafe { _mm512_loadu_pd(s.as_ptr()) }
+    }
+
+    #[inline(always)]
+    unsafe fn st(a: &mut [f64], i: usize, v: __m512d) {
+        let s = &mut a[i..i + LANES];
+        // SAFETY: `s` holds 8 f64.
+        unsafe { _mm512_storeu_pd(s.as_mut_ptr(), v) }
+    }
+
+    /// [`super::lanes`] for lanes `0..mp` (`mp` a multiple of 8). Caller: AVX-512F available.
+    #[inline(always)]
+    pub(super) unsafe fn lanes<C: Co, const A: bool, const NP: usize, const NA: usize>(
+        k: &StepCo<C, NP, NA>,
+        l: &mut Local<NP, NA>,
+        w: &[&[f64]; NP],
+        mp: usize,
+    ) -> u64 {
+        let mp = mp.min(CHUNK);
+        let mut any = 0u64;
+        // SAFETY: AVX-512F is available (caller); every load and store goes through a
+        // bounds-checked 8-element slice.
+        unsafe {
+            let zero = _mm512_setzero_pd();
+            let one = _mm512_set1_epi64(1);
+            for i in (0..mp).step_by(LANES) {
+                // Item 1: integrate unless refractory; count down.
+                let rs = &mut l.refr[i..i + LANES];
+                let r = _mm512_loadu_epi64(rs.as_ptr() as *const i64);
+                let a: __mmask8 = _mm512_cmpeq_epi64_mask(r, _mm512_setzero_si512());
+                _mm512_storeu_epi64(
+                    rs.as_mut_ptr() as *mut i64,
+                    _mm512_mask_sub_epi64(r, !a, r, one),
+                );
+                // Item 2: ASC step mean and decay (frozen while refractory).
+                let mut sm = zero;
+                for q in 0..NA {
+                    let v = ld(&l.asc[q], i);
+                    sm = _mm512_add_pd(sm, _mm512_mul_pd(k.asc_s[q].v8(i), v));
+                    st(
+                        &mut l.asc[q],
+                        i,
+                        _mm512_mask_mul_pd(v, a, v, k.asc_d[q].v8(i)),
+                    );
+                }
+                // Items 3 and 7.
+                let vo = ld(&l.u, i);
+                let drive = _mm512_add_pd(ld(&l.ie, i), sm);
+                let mut un = _mm512_add_pd(
+                    _mm512_mul_pd(vo, k.p33.v8(i)),
+                    _mm512_mul_pd(drive, k.p30.v8(i)),
+                );
+                let mut is = zero;
+                for p in 0..NP {
+                    let (ya, yb) = (ld(&l.y1[p], i), ld(&l.y2[p], i));
+                    let (p11, p21) = (k.p11[p].v8(i), k.p21[p].v8(i));
+                    un = _mm512_add_pd(
+                        un,
+                        _mm512_add_pd(
+                            _mm512_mul_pd(k.p31[p].v8(i), ya),
+                            _mm512_mul_pd(k.p32[p].v8(i), yb),
+                        ),
+                    );
+                    is = _mm512_add_pd(is, yb);
+                    let y2n = _mm512_add_pd(_mm512_mul_pd(p21, ya), _mm512_mul_pd(p11, yb));
+                    st(&mut l.y2[p], i, y2n);
+                    let y1n = _mm512_add_pd(
+                        _mm512_mul_pd(ya, p11),
+                        _mm512_mul_pd(k.psc0[p].v8(i), ld(w[p], i)),
+                    );
+                    st(&mut l.y1[p], i, y1n);
+                }
+                // Items 4, 5, 6 (test).
+                let (ts0, tv0) = (ld(&l.th_s, i), ld(&l.th_v, i));
+                let tvn = if A {
+                    let beta = _mm512_div_pd(drive, k.g.v8(i));
+                    let (phi, rho) = (k.phi.v8(i), k.rho.v8(i));
+                    let x = _mm512_mul_pd(phi, _mm512_sub_pd(vo, beta));
+                    let rb = _mm512_mul_pd(rho, beta);
+                    let d = _mm512_sub_pd(_mm512_sub_pd(tv0, x), rb);
+                    _mm512_add_pd(
+                        _mm512_add_pd(
+                            _mm512_mul_pd(x, k.pv.v8(i)),
+                            _mm512_mul_pd(k.dv_inv.v8(i), d),
+                        ),
+                        rb,
+                    )
+                } else {
+                    tv0
+                };
+                let ts = _mm512_mask_blend_pd(a, ts0, _mm512_mul_pd(ts0, k.ds.v8(i)));
+                let tv = _mm512_mask_blend_pd(a, tv0, tvn);
+                let threshold = _mm512_add_pd(_mm512_add_pd(ts, tv), k.th_inf.v8(i));
+                st(&mut l.th_s, i, ts);
+                st(&mut l.th_v, i, tv);
+                st(&mut l.v_old, i, vo);
+                st(&mut l.u, i, _mm512_mask_blend_pd(a, vo, un));
+                let sm0 = ld(&l.asc_sum, i);
+                st(&mut l.asc_sum, i, _mm512_mask_blend_pd(a, sm0, sm));
+                let is0 = ld(&l.i_syn, i);
+                st(&mut l.i_syn, i, _mm512_mask_blend_pd(a, is0, is));
+                let f: __mmask8 = a & _mm512_cmp_pd_mask::<_CMP_GT_OQ>(un, threshold);
+                let fs = &mut l.fire[i..i + LANES];
+                _mm512_storeu_epi64(fs.as_mut_ptr() as *mut i64, _mm512_maskz_set1_epi64(f, 1));
+                any |= u64::from(f);
+            }
+        }
+        any
+    }
 }
 
 /// Item 6 for the neurons that fired in step `s` (rare, scalar): refractory count, ASC reset,

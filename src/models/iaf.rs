@@ -231,7 +231,7 @@ impl IafPscAlphaGroup {
         let m = (c1 - c0).min(CHUNK);
         // whole vectors: padding lanes m..mp are never active, never reach threshold
         // (V = -inf) and are never stored back
-        let mp = m.next_multiple_of(LANES);
+        let mp = m.next_multiple_of(LANES).min(CHUNK);
         // constant arrays have LANES spare entries, so c0 + mp is in range
         fn cut(v: &[f64], c0: usize, mp: usize) -> &[f64] {
             &v[c0..c0 + mp]
