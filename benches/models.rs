@@ -25,8 +25,8 @@ fn inputs(n_ports: usize, w: f64, i0: f64) -> (Vec<f64>, Vec<f64>) {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        if x % 500 == 0 {
-            *v = if x % 3 == 0 { -w } else { w };
+        if x.is_multiple_of(500) {
+            *v = if x.is_multiple_of(3) { -w } else { w };
         }
     }
     let cur = (0..BLOCK * N)

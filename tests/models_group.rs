@@ -29,7 +29,7 @@ fn glif_levels() -> Vec<ModelParams> {
 fn input_of(i: usize, s: usize, n_ports: usize) -> (Vec<f64>, f64) {
     let mut w = vec![0.0; n_ports];
     for (p, x) in w.iter_mut().enumerate() {
-        if (s * 7 + i * 13 + p * 5) % 97 == 0 {
+        if (s * 7 + i * 13 + p * 5).is_multiple_of(97) {
             *x = if p % 2 == 0 { 60.0 } else { -25.0 };
         }
     }

@@ -66,7 +66,7 @@ fn matches(v: &Value, c: &Cond) -> bool {
     match c {
         Cond::AnyOf(list) => list.iter().any(|x| same(v, x)),
         Cond::Range(lo, hi) => match v.as_f64() {
-            Some(x) => lo.map_or(true, |l| x >= l) && hi.map_or(true, |h| x < h),
+            Some(x) => lo.is_none_or(|l| x >= l) && hi.is_none_or(|h| x < h),
             None => false,
         },
     }

@@ -73,7 +73,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 /// The run of this process; `dist` is its MPI session (rank 0 writes every output).
 fn run_on(args: Args, mut dist: Option<&mut Session>) -> anyhow::Result<()> {
-    let root = dist.as_ref().map_or(true, |d| d.is_root());
+    let root = dist.as_ref().is_none_or(|d| d.is_root());
     let t_build = Instant::now();
     let mut cfg = SimulationConfig::load(&args.config)?;
     let Some(run_cfg) = cfg.run.clone() else {

@@ -30,7 +30,7 @@ pub struct Probe {
 impl Probe {
     /// Whether the probe samples after `t` completed steps.
     pub fn samples_at(&self, t: u64) -> bool {
-        t > self.start && t <= self.stop && (t - self.start) % self.interval == 0
+        t > self.start && t <= self.stop && (t - self.start).is_multiple_of(self.interval)
     }
     /// The first sample point strictly after `t`.
     pub fn first_sample_after(&self, t: u64) -> Option<u64> {

@@ -927,6 +927,7 @@ mod x86 {
     ) -> u64 {
         let mp = mp.min(CHUNK);
         let mut any = 0u64;
+        #[allow(clippy::needless_range_loop)] // ports index several arrays
         // SAFETY: AVX-512F is available (caller); every load and store goes through a
         // bounds-checked 8-element slice.
         unsafe {

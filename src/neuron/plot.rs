@@ -165,10 +165,10 @@ fn segments(x: &[f64], dt: f64) -> Vec<Vec<(f64, f64)>> {
                 gap = true;
                 continue;
             }
-            if lo.map_or(true, |(_, l)| v < l) {
+            if lo.is_none_or(|(_, l)| v < l) {
                 lo = Some((k0 + i, v));
             }
-            if hi.map_or(true, |(_, h)| v > h) {
+            if hi.is_none_or(|(_, h)| v > h) {
                 hi = Some((k0 + i, v));
             }
         }

@@ -490,7 +490,7 @@ fn read_population(
             .map_or(only == 0, |v| v.iter().all(|&x| x == only))
             && group_index
                 .as_ref()
-                .map_or(true, |v| v.iter().enumerate().all(|(i, &x)| x == i as u64))
+                .is_none_or(|v| v.iter().enumerate().all(|(i, &x)| x == i as u64))
     });
     if single_identity {
         let grp = groups.values().next().map(|g| (g.path.clone(), g.rows));

@@ -303,7 +303,7 @@ impl ReportWriter {
 
     /// Appends whole rows (row-major, `n_values` columns each, columns in layout order).
     pub fn push_rows(&mut self, rows: &[f64]) -> Result<(), ReportError> {
-        if rows.len() % self.n_values != 0 {
+        if !rows.len().is_multiple_of(self.n_values) {
             return Err(invalid(
                 &self.final_path,
                 "data",
@@ -616,7 +616,7 @@ pub fn read_trace(
     let pops = read_report(path)?;
     let candidates: Vec<&ReportPopulation> = pops
         .iter()
-        .filter(|p| population.map_or(true, |n| n == p.name))
+        .filter(|p| population.is_none_or(|n| n == p.name))
         .filter(|p| p.node_ids.contains(&node_id))
         .collect();
     let pop = match candidates.as_slice() {
