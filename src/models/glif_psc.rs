@@ -582,18 +582,11 @@ unsafe fn kernel_avx512<C: Co, const A: bool>(
     input: &BlockInput,
     spikes: &mut Vec<(u32, u32)>,
 ) {
-    if portable_only() {
+    if super::portable_only() {
         kernel_any::<C, A, false>(st, pn, sh, co, c0, c1, input, spikes)
     } else {
         kernel_any::<C, A, true>(st, pn, sh, co, c0, c1, input, spikes)
     }
-}
-
-/// `GLIFNET_PORTABLE_KERNEL=1` forces the compiler-vectorised step even where the hand-written
-/// AVX-512 step would run, so tests can check that both give the same bits.
-fn portable_only() -> bool {
-    static P: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *P.get_or_init(|| std::env::var_os("GLIFNET_PORTABLE_KERNEL").is_some_and(|v| v == "1"))
 }
 
 #[cfg(target_arch = "x86_64")]

@@ -387,6 +387,13 @@ impl ModelGroup {
 
 /// Sort the spikes appended since `from` by (step, neuron) — groups that process neurons in
 /// cache-sized chunks emit them chunk-major.
+/// `GLIFNET_PORTABLE_KERNEL=1` forces the compiler-vectorised steps even where the
+/// hand-written AVX-512 ones would run, so tests can check that both give the same bits.
+pub(crate) fn portable_only() -> bool {
+    static P: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *P.get_or_init(|| std::env::var_os("GLIFNET_PORTABLE_KERNEL").is_some_and(|v| v == "1"))
+}
+
 pub(crate) fn sort_spikes_from(spikes: &mut [(u32, u32)], from: usize) {
     spikes[from..].sort_unstable_by_key(|&(i, s)| (s, i));
 }
