@@ -5,7 +5,9 @@
 mod mpi_support;
 
 use glifnet::config::SimulationConfig;
-use glifnet::distributed::decompose::{balanced_blocks, build_block_engine, neuron_costs};
+use glifnet::distributed::decompose::{
+    balanced_blocks, build_block_engine, min_delay, neuron_costs,
+};
 use glifnet::distributed::exchange::{decode, encode};
 use glifnet::engine::{model_group::build_engine, EngineInput, NoProbes};
 use glifnet::inputs::{build_drive, driven_virtual_populations, ms_to_steps};
@@ -37,9 +39,10 @@ impl Loaded {
 fn lockstep(l: &Loaded, ranks: usize, threads: usize) -> Vec<(u64, u32)> {
     let cost = neuron_costs(&l.net.synapses, l.net.n_neurons);
     let blocks = balanced_blocks(&cost, ranks);
+    let d_min = min_delay(&l.input());
     let mut engines: Vec<_> = blocks
         .iter()
-        .map(|b| build_block_engine(&l.net, l.input(), threads, b).unwrap())
+        .map(|b| build_block_engine(&l.net, l.input(), threads, b, d_min, Vec::new()).unwrap())
         .collect();
     while engines[0].steps_done() < engines[0].n_steps() {
         let t0 = engines[0].steps_done();

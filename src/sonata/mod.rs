@@ -45,7 +45,9 @@ pub mod spikes;
 mod types_csv;
 
 pub use circuit::Circuit;
-pub use edges::{EdgePopulation, EdgeType, EdgeTypeSummary, SynapseValues};
+pub use edges::{
+    EdgePopulation, EdgeRows, EdgeSelection, EdgeType, EdgeTypeSummary, SynapseValues,
+};
 pub use error::SonataError;
 pub use node_sets::NodeSelection;
 pub use nodes::{ModelTemplate, NodeGroup, NodePopulation, NodeType};
