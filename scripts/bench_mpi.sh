@@ -4,13 +4,18 @@
 # peak RSS (/usr/bin/time), compute time and all-gather time per epoch (the log's MPI lines;
 # the all-gather time includes waiting for the slower rank), edges loaded.
 #   scripts/bench_mpi.sh [SCALE] [TSTOP_MS]        (defaults: 10, 3000)
+# GLIFNET_BIN=path/to/glifnet compares another build (an MPI-enabled one) instead.
 # Needs: apt-get install libopenmpi-dev openmpi-bin libclang-dev
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SCALE=${1:-10}
 TSTOP=${2:-3000}
-cargo build --release --features mpi >&2
-GLIFNET=$PWD/target/release/glifnet
+if [ -n "${GLIFNET_BIN:-}" ]; then
+  GLIFNET=$(realpath "$GLIFNET_BIN")
+else
+  cargo build --release --features mpi >&2
+  GLIFNET=$PWD/target/release/glifnet
+fi
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 "$GLIFNET" build networks/scaled_450glifs -o "$WORK/net" --scale "$SCALE" >/dev/null

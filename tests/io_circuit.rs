@@ -305,7 +305,7 @@ fn selected_edges_equal_the_full_load_filtered_by_target() {
                 want[x as usize] += 1;
             }
             assert_eq!(full.in_degrees(k).unwrap(), want, "{} {t:?}", e.name);
-            assert_eq!(e.rows.ranges(), [0..e.len()]);
+            assert_eq!(e.rows.ranges(), std::slice::from_ref(&(0..e.len())));
         }
         for mask in 0u32..32 {
             // the chosen ids as sorted ranges, as a rank's block gives them

@@ -175,7 +175,10 @@ fn membrane_reports_on_2_ranks_equal_the_single_process_reports() {
             tmp.path().join("mpi2").join(file),
         );
         let (rs, rm) = (read_report(&s).unwrap(), read_report(&m).unwrap());
-        assert_eq!(rs, rm, "{file}: metadata (node ids, tstart/tstop/dt, shape)");
+        assert_eq!(
+            rs, rm,
+            "{file}: metadata (node ids, tstart/tstop/dt, shape)"
+        );
         let nodes: Vec<u64> = rs.iter().flat_map(|p| p.node_ids.clone()).collect();
         assert_eq!(nodes.len(), n_nodes, "{file}");
         assert_eq!(rs[0].n_steps, n_rows, "{file}");
@@ -187,7 +190,10 @@ fn membrane_reports_on_2_ranks_equal_the_single_process_reports() {
             assert_eq!(ts.times, tm.times, "{file} node {id}");
             // exact f64 equality: the same arithmetic on every rank
             assert!(ts.values == tm.values, "{file} node {id}: samples differ");
-            assert!(ts.values.iter().any(|&v| v != ts.values[0]), "{file} node {id} flat");
+            assert!(
+                ts.values.iter().any(|&v| v != ts.values[0]),
+                "{file} node {id} flat"
+            );
         }
         assert!(
             std::fs::read(&s).unwrap() == std::fs::read(&m).unwrap(),
