@@ -45,7 +45,7 @@ for r in 0 1; do
   compute=$(echo "$line" | grep -o "compute [0-9.]* s" | awk '{print $2}')
   gather=$(echo "$line" | grep -o "all-gather [0-9.]* µs/epoch" | awk '{print $2}')
   epochs=$(echo "$line" | grep -o "over [0-9]* epochs" | awk '{print $2}')
-  edges=$(grep "MPI rank $r of 2 loaded" mpi/log.txt | grep -o "loaded [0-9]*" | awk '{print $2}')
+  edges=$(grep -o "MPI rank $r of 2 loaded [0-9]*" mpi/log.txt | awk '{print $NF}' || true)
   printf "| 2 ranks × 1 thread | %s | %s | %.1f | %s | %s (%s epochs) | %s |\n" "$r" "$(sim mpi)" \
     "$(echo "$(cat "rss.mpi.$r") / 1024" | bc -l)" "$compute" "$gather" "$epochs" "$edges"
 done

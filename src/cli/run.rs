@@ -15,7 +15,7 @@ use anyhow::{bail, Context};
 use crate::config::SimulationConfig;
 use crate::distributed::Session;
 use crate::engine::{model_group::build_engine, EngineInput, NoProbes};
-use crate::inputs::{build_drive, driven_virtual_populations, ms_to_steps};
+use crate::inputs::{build_drive_for, driven_virtual_populations, ms_to_steps, DriveFilter};
 use crate::network::{add_synapses, lower, lower_nodes};
 use crate::output::{
     prepare_output_dir, stamp_ms, summary_table, write_config_copy, write_spike_files, Log,
@@ -182,11 +182,34 @@ fn run_on(args: Args, mut dist: Option<&mut Session>) -> anyhow::Result<()> {
     for l in per_rank {
         log.info(l);
     }
-    let drive = build_drive(&cfg, &circuit, &net, dt, tstop)?;
+    // under MPI: only the Poisson events onto this rank's cells and the input spikes that
+    // reach them (its synapses are already only those onto its cells)
+    let block = dist.as_ref().map(|d| d.block());
+    let syn = &net.synapses;
+    let n_real = net.n_neurons;
+    let in_block = |g: u32| block.as_ref().map_or(true, |b| b.contains(&g));
+    let reaches = |v: u32| {
+        let s = n_real + v as usize;
+        syn.offsets.get(s + 1) > syn.offsets.get(s)
+    };
+    let filter = DriveFilter {
+        neuron: &in_block,
+        virtual_source: &reaches,
+    };
+    let drive = build_drive_for(
+        &cfg,
+        &circuit,
+        &net,
+        dt,
+        tstop,
+        block.is_some().then_some(&filter),
+    )?;
     for n in &drive.notes {
-        match n.strip_prefix("WARNING: ") {
-            Some(w) => log.warn(w),
-            None => log.info(n),
+        match (n.strip_prefix("WARNING: "), block.is_some()) {
+            (Some(w), _) => log.warn(w),
+            (None, false) => log.info(n),
+            // the counts of a filtered drive are rank 0's (the log's writer) share
+            (None, true) => log.info(format!("{n} (MPI rank 0's share)")),
         }
     }
     let n_steps = ms_to_steps(tstop, dt).max(0) as u64;
