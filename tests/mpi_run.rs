@@ -85,6 +85,38 @@ fn built_network_same_spikes_on_2_and_3_ranks() {
     each_rank_loaded_only_its_edges(&cfg, tmp.path());
 }
 
+/// Ranks whose own synapses have different minimum delays (here 1 ms onto the outer cells,
+/// the last block, 3 ms elsewhere) still advance in one epoch length, the global minimum:
+/// identical spikes, no rank waiting in a different all-gather.
+#[test]
+fn heterogeneous_delays_same_spikes_on_2_and_3_ranks() {
+    let tmp = tempfile::tempdir().unwrap();
+    mpi_support::built_network(tmp.path(), 500.0);
+    for f in ["v1_v1_edge_types.csv", "lgn_v1_edge_types.csv"] {
+        let path = tmp.path().join("network").join(f);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut out = String::new();
+        for (i, line) in text.lines().enumerate() {
+            let mut cols: Vec<&str> = line.split(' ').collect();
+            if i > 0 {
+                let last = cols.len() - 1;
+                cols[last] = if line.contains("outer") { "1.0" } else { "3.0" };
+            }
+            out.push_str(&cols.join(" "));
+            out.push('\n');
+        }
+        assert!(out.contains(" 1.0\n") && out.contains(" 3.0\n"), "{out}");
+        std::fs::write(&path, out).unwrap();
+    }
+    let n = same_spikes(tmp.path(), &["--threads", "1"]);
+    assert!(n > 1000, "{n} spikes");
+    // 3 ranks: the first block holds only inner cells (3 ms synapses), the last the outer ones
+    let log = std::fs::read_to_string(tmp.path().join("mpi3/log.txt")).unwrap();
+    let blocks = loaded_lines(&log);
+    assert!(blocks[0].3 <= 120 && blocks[2].3 == 180, "{blocks:?}");
+    assert!(log.contains("epochs of 10 steps"), "{log}");
+}
+
 /// `(rank, loaded edges, first, end)` from the log lines `MPI rank r of K loaded E edges for
 /// targets [a, b)`.
 fn loaded_lines(log: &str) -> Vec<(usize, u64, u32, u32)> {
