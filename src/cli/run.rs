@@ -170,6 +170,8 @@ fn run_on(args: Args, mut dist: Option<&mut Session>) -> anyhow::Result<()> {
         net.n_virtual,
         net.kinds.len()
     ));
+    // the synapses are built: the edges' file columns are not needed any more
+    circuit.edges.iter_mut().for_each(|e| e.release_rows());
     log.info("Building recurrent connections");
     let counts: Vec<usize> = net.edge_counts.iter().map(|c| c.1).collect();
     let (per_rank, totals) = match dist.as_ref() {

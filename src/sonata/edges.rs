@@ -112,6 +112,21 @@ pub struct EdgeTypeSummary {
 }
 
 impl EdgePopulation {
+    /// Free the per-edge columns once the edges are lowered into synapses (metadata and types
+    /// stay), so the engine is built without a second copy of every edge alive.
+    pub fn release_rows(&mut self) {
+        for v in [&mut self.source_ids, &mut self.target_ids] {
+            *v = Vec::new();
+        }
+        self.edge_type_ids = Vec::new();
+        for c in [&mut self.nsyns, &mut self.syn_weight, &mut self.delay] {
+            if c.is_some() {
+                *c = Some(Vec::new());
+            }
+        }
+        self.rows = EdgeRows::default();
+    }
+
     pub fn len(&self) -> usize {
         self.source_ids.len()
     }
