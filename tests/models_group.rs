@@ -165,3 +165,75 @@ fn group_construction_errors() {
         .to_string()
         .contains("dt"));
 }
+
+/// Shapes without a one-pass kernel (here 5 ports, 3 ASCs) take the multi-pass step. A fifth
+/// port that never receives input and a third ASC of amplitude 0 only add exact zeros, so both
+/// steps must give the 4-port, 2-ASC population's spikes and states bit for bit.
+#[test]
+fn glif_psc_one_pass_and_multi_pass_steps_agree() {
+    let set = |tau_syn: serde_json::Value, ascs: usize| {
+        let (decay, amps, init, asc_r) = match ascs {
+            2 => (
+                json!([0.003, 0.1]),
+                json!([-13.0, -200.0]),
+                json!([0.0, 0.0]),
+                json!([1.0, 1.0]),
+            ),
+            _ => (
+                json!([0.003, 0.1, 0.05]),
+                json!([-13.0, -200.0, 0.0]),
+                json!([0.0, 0.0, 0.0]),
+                json!([1.0, 1.0, 1.0]),
+            ),
+        };
+        ModelParams::from_nest_json(
+            "glif_psc",
+            &json!({"V_m": -78.85, "tau_syn": tau_syn, "after_spike_currents": true,
+                    "spike_dependent_threshold": true, "adapting_threshold": true,
+                    "asc_decay": decay, "asc_amps": amps, "asc_init": init, "asc_r": asc_r}),
+        )
+        .unwrap()
+    };
+    let four = json!([5.5, 8.5, 2.8, 5.8]);
+    let five = json!([5.5, 8.5, 2.8, 5.8, 3.0]);
+    let n = 70;
+    let steps = 2000;
+    let simulate = |p: ModelParams| {
+        let np = p.n_ports();
+        let mut g = ModelGroup::new(&[p], &vec![0; n], 0.1).unwrap();
+        let mut syn = vec![0.0; steps * np * n];
+        let mut cur = vec![0.0; steps * n];
+        for s in 0..steps {
+            for i in 0..n {
+                let (w, c) = input_of(i, s, 4);
+                for (q, x) in w.iter().enumerate() {
+                    syn[(s * np + q) * n + i] = *x;
+                }
+                cur[s * n + i] = c;
+            }
+        }
+        let mut out = Vec::new();
+        g.advance(
+            &BlockInput {
+                n_steps: steps,
+                syn: &syn,
+                current: Some(&cur),
+            },
+            &mut out,
+        );
+        let states: Vec<u64> = (0..n)
+            .flat_map(|i| {
+                ["V_m", "threshold", "ASCurrents_sum", "I_syn"]
+                    .map(|v| g.sample(v, i).unwrap().to_bits())
+            })
+            .collect();
+        (out, states)
+    };
+    let (spikes, states) = simulate(set(four.clone(), 2));
+    assert!(spikes.len() > 100, "too few spikes: {}", spikes.len());
+    for (label, p) in [("5 ports", set(five, 2)), ("3 ASCs", set(four, 3))] {
+        let (s2, st2) = simulate(p);
+        assert_eq!(spikes, s2, "{label}: spikes differ");
+        assert_eq!(states, st2, "{label}: states differ");
+    }
+}

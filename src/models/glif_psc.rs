@@ -20,6 +20,18 @@ use super::{sort_spikes_from, BlockInput, ModelError};
 /// Neurons per chunk: state + coefficients of a chunk stay in L1/L2 across the block.
 const CHUNK: usize = 128;
 
+/// Vector width the one-pass step pads chunks to (8 f64 = one AVX-512 register); `CHUNK` is a
+/// multiple. Padding lanes never integrate (refractory forever) and are never stored back, so
+/// the loop has no scalar remainder; per-neuron constant arrays carry `LANES` spare entries so
+/// padding lanes can read past the last neuron.
+const LANES: usize = 8;
+
+/// `v` with `LANES` spare zeros at the end (see [`LANES`]).
+fn padded(mut v: Vec<f64>) -> Vec<f64> {
+    v.resize(v.len() + LANES, 0.0);
+    v
+}
+
 /// Per-parameter-set constants (glif.md §3.2), computed once per set.
 #[derive(Debug, Clone)]
 struct SetConsts {
@@ -143,6 +155,9 @@ impl SetConsts {
 /// A constant of the kernel: one value for the whole chunk, or one per neuron.
 trait Co: Copy {
     fn at(self, i: usize) -> f64;
+    /// This constant for neurons `c0..c0 + m` of the chunk whose first neuron is `c0`; a slice of
+    /// exactly `m` lets the compiler drop the bounds checks of the neuron loop.
+    fn cut(self, c0: usize, m: usize) -> Self;
 }
 
 /// The same value for every neuron of the chunk (uniform parameter set).
@@ -154,6 +169,10 @@ impl Co for Uni {
     fn at(self, _i: usize) -> f64 {
         self.0
     }
+    #[inline(always)]
+    fn cut(self, _c0: usize, _m: usize) -> Self {
+        self
+    }
 }
 
 /// Per-neuron values (chunk slice).
@@ -164,6 +183,10 @@ impl Co for Per<'_> {
     #[inline(always)]
     fn at(self, i: usize) -> f64 {
         self.0[i]
+    }
+    #[inline(always)]
+    fn cut(self, _c0: usize, m: usize) -> Self {
+        Per(&self.0[..m])
     }
 }
 
@@ -204,7 +227,7 @@ struct PerNeuron {
     phi: Vec<f64>,
     rho: Vec<f64>,
     g: Vec<f64>,
-    refr_n: Vec<u32>,
+    refr_n: Vec<u64>,
     asc_s: Vec<f64>,
     asc_d: Vec<f64>,
     asc_dref: Vec<f64>,
@@ -226,7 +249,7 @@ struct State {
     asc_sum: Vec<f64>,
     i_ext: Vec<f64>,
     i_syn: Vec<f64>,
-    refr: Vec<u32>,
+    refr: Vec<u64>,
     y1: Vec<f64>,
     y2: Vec<f64>,
 }
@@ -240,8 +263,8 @@ pub struct GlifPscGroup {
     dt: f64,
     any_a: bool,
     consts: Vec<SetConsts>,
-    /// Per chunk: the parameter set shared by all its neurons, if any.
-    chunk_set: Vec<Option<u32>>,
+    /// Kernel chunks `(c0, c1, set)`: `set` is the parameter set shared by all their neurons.
+    chunks: Vec<(usize, usize, Option<u32>)>,
     pn: PerNeuron,
     st: State,
 }
@@ -275,30 +298,33 @@ impl GlifPscGroup {
             v
         };
         let pn = PerNeuron {
-            p33: per(&|c| c.p33),
-            p30: per(&|c| c.p30),
-            th_inf: per(&|c| c.th_inf),
+            p33: padded(per(&|c| c.p33)),
+            p30: padded(per(&|c| c.p30)),
+            th_inf: padded(per(&|c| c.th_inf)),
             e_l: per(&|c| c.e_l),
-            ds: per(&|c| c.ds),
+            ds: padded(per(&|c| c.ds)),
             ds_ref: per(&|c| c.ds_ref),
             th_add: per(&|c| c.th_add),
             fv: per(&|c| c.fv),
             vadd: per(&|c| c.vadd),
-            pv: per(&|c| c.pv),
-            dv_inv: per(&|c| c.dv_inv),
-            phi: per(&|c| c.phi),
-            rho: per(&|c| c.rho),
-            g: per(&|c| c.g),
-            refr_n: set_of.iter().map(|&k| consts[k as usize].refr).collect(),
-            asc_s: per_k(n_asc, &|c, a| c.asc_s[a]),
-            asc_d: per_k(n_asc, &|c, a| c.asc_d[a]),
+            pv: padded(per(&|c| c.pv)),
+            dv_inv: padded(per(&|c| c.dv_inv)),
+            phi: padded(per(&|c| c.phi)),
+            rho: padded(per(&|c| c.rho)),
+            g: padded(per(&|c| c.g)),
+            refr_n: set_of
+                .iter()
+                .map(|&k| u64::from(consts[k as usize].refr))
+                .collect(),
+            asc_s: padded(per_k(n_asc, &|c, a| c.asc_s[a])),
+            asc_d: padded(per_k(n_asc, &|c, a| c.asc_d[a])),
             asc_dref: per_k(n_asc, &|c, a| c.asc_dref[a]),
             asc_amp: per_k(n_asc, &|c, a| c.asc_amp[a]),
-            p11: per_k(n_ports, &|c, k| c.p11[k]),
-            p21: per_k(n_ports, &|c, k| c.p21[k]),
-            p31: per_k(n_ports, &|c, k| c.p31[k]),
-            p32: per_k(n_ports, &|c, k| c.p32[k]),
-            psc0: per_k(n_ports, &|c, k| c.psc0[k]),
+            p11: padded(per_k(n_ports, &|c, k| c.p11[k])),
+            p21: padded(per_k(n_ports, &|c, k| c.p21[k])),
+            p31: padded(per_k(n_ports, &|c, k| c.p31[k])),
+            p32: padded(per_k(n_ports, &|c, k| c.p32[k])),
+            psc0: padded(per_k(n_ports, &|c, k| c.psc0[k])),
         };
         let st = State {
             u: per(&|c| c.u0),
@@ -312,13 +338,7 @@ impl GlifPscGroup {
             y1: vec![0.0; n_ports * n],
             y2: vec![0.0; n_ports * n],
         };
-        let chunk_set = set_of
-            .chunks(CHUNK)
-            .map(|c| {
-                let k = c[0];
-                c.iter().all(|&x| x == k).then_some(k)
-            })
-            .collect();
+        let chunks = plan_chunks(set_of);
         Ok(GlifPscGroup {
             n,
             n_ports,
@@ -326,7 +346,7 @@ impl GlifPscGroup {
             dt,
             any_a: sets.iter().any(|p| p.adapting_threshold),
             consts,
-            chunk_set,
+            chunks,
             pn,
             st,
         })
@@ -366,9 +386,9 @@ impl GlifPscGroup {
     /// Advance by `input.n_steps` steps (module contract in `models/mod.rs`).
     pub fn advance(&mut self, input: &BlockInput, spikes: &mut Vec<(u32, u32)>) {
         let first = spikes.len();
-        for (ci, c0) in (0..self.n).step_by(CHUNK).enumerate() {
-            let c1 = (c0 + CHUNK).min(self.n);
-            match self.chunk_set[ci] {
+        for ci in 0..self.chunks.len() {
+            let (c0, c1, set) = self.chunks[ci];
+            match set {
                 Some(k) => {
                     let c = &self.consts[k as usize];
                     let u = |v: &[f64]| v.iter().map(|&x| Uni(x)).collect::<Vec<_>>();
@@ -396,26 +416,28 @@ impl GlifPscGroup {
                     let shape = self.shape();
                     let pn = &self.pn;
                     let n = self.n;
+                    // padded to whole vectors (the arrays have `LANES` spare entries)
+                    let c1p = c0 + (c1 - c0).next_multiple_of(LANES);
                     fn per_k(v: &[f64], kn: usize, n: usize, c0: usize, c1: usize) -> Vec<Per<'_>> {
                         (0..kn).map(|k| Per(&v[k * n + c0..k * n + c1])).collect()
                     }
                     let co = KernelCo {
-                        p33: Per(&pn.p33[c0..c1]),
-                        p30: Per(&pn.p30[c0..c1]),
-                        th_inf: Per(&pn.th_inf[c0..c1]),
-                        ds: Per(&pn.ds[c0..c1]),
-                        pv: Per(&pn.pv[c0..c1]),
-                        dv_inv: Per(&pn.dv_inv[c0..c1]),
-                        phi: Per(&pn.phi[c0..c1]),
-                        rho: Per(&pn.rho[c0..c1]),
-                        g: Per(&pn.g[c0..c1]),
-                        asc_s: per_k(&pn.asc_s, self.n_asc, n, c0, c1),
-                        asc_d: per_k(&pn.asc_d, self.n_asc, n, c0, c1),
-                        p11: per_k(&pn.p11, self.n_ports, n, c0, c1),
-                        p21: per_k(&pn.p21, self.n_ports, n, c0, c1),
-                        p31: per_k(&pn.p31, self.n_ports, n, c0, c1),
-                        p32: per_k(&pn.p32, self.n_ports, n, c0, c1),
-                        psc0: per_k(&pn.psc0, self.n_ports, n, c0, c1),
+                        p33: Per(&pn.p33[c0..c1p]),
+                        p30: Per(&pn.p30[c0..c1p]),
+                        th_inf: Per(&pn.th_inf[c0..c1p]),
+                        ds: Per(&pn.ds[c0..c1p]),
+                        pv: Per(&pn.pv[c0..c1p]),
+                        dv_inv: Per(&pn.dv_inv[c0..c1p]),
+                        phi: Per(&pn.phi[c0..c1p]),
+                        rho: Per(&pn.rho[c0..c1p]),
+                        g: Per(&pn.g[c0..c1p]),
+                        asc_s: per_k(&pn.asc_s, self.n_asc, n, c0, c1p),
+                        asc_d: per_k(&pn.asc_d, self.n_asc, n, c0, c1p),
+                        p11: per_k(&pn.p11, self.n_ports, n, c0, c1p),
+                        p21: per_k(&pn.p21, self.n_ports, n, c0, c1p),
+                        p31: per_k(&pn.p31, self.n_ports, n, c0, c1p),
+                        p32: per_k(&pn.p32, self.n_ports, n, c0, c1p),
+                        psc0: per_k(&pn.psc0, self.n_ports, n, c0, c1p),
                     };
                     // The constants borrow `self.pn`; the kernel mutates only `self.st`.
                     if shape.any_a {
@@ -426,7 +448,7 @@ impl GlifPscGroup {
                 }
             }
         }
-        if self.n > CHUNK {
+        if self.chunks.len() > 1 {
             sort_spikes_from(spikes, first);
         }
     }
@@ -465,8 +487,44 @@ struct Shape {
     any_a: bool,
 }
 
-/// Run the kernel, compiled for AVX2 when the CPU has it. Only wider vectors are enabled — no
-/// FMA contraction (Rust never fuses a·b + c), so the results are bit-identical either way.
+/// Split the group into kernel chunks. When node types come in runs (the usual SONATA layout)
+/// chunks follow the runs, so every chunk reads its constants as scalars; otherwise fixed
+/// windows of `CHUNK` neurons with per-neuron constants where sets are mixed.
+fn plan_chunks(set_of: &[u32]) -> Vec<(usize, usize, Option<u32>)> {
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    let mut a = 0;
+    for i in 1..=set_of.len() {
+        if i == set_of.len() || set_of[i] != set_of[a] {
+            runs.push((a, i));
+            a = i;
+        }
+    }
+    // runs shorter than a few vectors on average: vector loops would be mostly remainder
+    if runs.len() * 16 > set_of.len() {
+        return (0..set_of.len())
+            .step_by(CHUNK)
+            .map(|c0| {
+                let c1 = (c0 + CHUNK).min(set_of.len());
+                let k = set_of[c0];
+                (c0, c1, set_of[c0..c1].iter().all(|&x| x == k).then_some(k))
+            })
+            .collect();
+    }
+    let mut out = Vec::new();
+    for (a, b) in runs {
+        let pieces = (b - a).div_ceil(CHUNK);
+        for k in 0..pieces {
+            let (c0, c1) = (a + k * (b - a) / pieces, a + (k + 1) * (b - a) / pieces);
+            out.push((c0, c1, Some(set_of[a])));
+        }
+    }
+    out
+}
+
+/// Run the kernel for one chunk: the fused one-pass step for the common shapes (ports ≤ 4,
+/// 0 or 2 ASCs), else the multi-pass step. Compiled for AVX-512 / AVX2 when the CPU has them;
+/// only wider vectors and more registers are enabled — no FMA contraction (Rust never fuses
+/// a·b + c), so the results are bit-identical on every path.
 #[allow(clippy::too_many_arguments)]
 fn kernel<C: Co, const A: bool>(
     st: &mut State,
@@ -480,13 +538,36 @@ fn kernel<C: Co, const A: bool>(
 ) {
     #[cfg(target_arch = "x86_64")]
     {
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+        {
+            // SAFETY: the CPU supports AVX-512F/VL (checked just above).
+            unsafe { kernel_avx512::<C, A>(st, pn, sh, co, c0, c1, input, spikes) };
+            return;
+        }
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2 (checked just above).
             unsafe { kernel_avx2::<C, A>(st, pn, sh, co, c0, c1, input, spikes) };
             return;
         }
     }
-    kernel_body::<C, A>(st, pn, sh, co, c0, c1, input, spikes)
+    kernel_any::<C, A>(st, pn, sh, co, c0, c1, input, spikes)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,avx512dq")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn kernel_avx512<C: Co, const A: bool>(
+    st: &mut State,
+    pn: &PerNeuron,
+    sh: Shape,
+    co: &KernelCo<C>,
+    c0: usize,
+    c1: usize,
+    input: &BlockInput,
+    spikes: &mut Vec<(u32, u32)>,
+) {
+    kernel_any::<C, A>(st, pn, sh, co, c0, c1, input, spikes)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -502,7 +583,278 @@ unsafe fn kernel_avx2<C: Co, const A: bool>(
     input: &BlockInput,
     spikes: &mut Vec<(u32, u32)>,
 ) {
-    kernel_body::<C, A>(st, pn, sh, co, c0, c1, input, spikes)
+    kernel_any::<C, A>(st, pn, sh, co, c0, c1, input, spikes)
+}
+
+/// Shape dispatch (inlined into each target-feature variant).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn kernel_any<C: Co, const A: bool>(
+    st: &mut State,
+    pn: &PerNeuron,
+    sh: Shape,
+    co: &KernelCo<C>,
+    c0: usize,
+    c1: usize,
+    input: &BlockInput,
+    spikes: &mut Vec<(u32, u32)>,
+) {
+    macro_rules! fused {
+        ($np:literal, $na:literal) => {
+            fused_body::<C, A, $np, $na>(st, pn, sh, co, c0, c1, input, spikes)
+        };
+    }
+    match (sh.n_ports, sh.n_asc) {
+        (1, 0) => fused!(1, 0),
+        (2, 0) => fused!(2, 0),
+        (3, 0) => fused!(3, 0),
+        (4, 0) => fused!(4, 0),
+        (1, 2) => fused!(1, 2),
+        (2, 2) => fused!(2, 2),
+        (3, 2) => fused!(3, 2),
+        (4, 2) => fused!(4, 2),
+        _ => kernel_body::<C, A>(st, pn, sh, co, c0, c1, input, spikes),
+    }
+}
+
+/// One chunk's state in fixed-size local arrays for the duration of a block. Locals cannot
+/// alias each other or the input and their length is known, so the compiler vectorises the
+/// one-pass step without runtime alias or bounds checks; copying in and out costs a few
+/// loads per neuron per block.
+struct Local<const NP: usize, const NA: usize> {
+    refr: [u64; CHUNK],
+    u: [f64; CHUNK],
+    ie: [f64; CHUNK],
+    th_s: [f64; CHUNK],
+    th_v: [f64; CHUNK],
+    asc_sum: [f64; CHUNK],
+    i_syn: [f64; CHUNK],
+    asc: [[f64; CHUNK]; NA],
+    y1: [[f64; CHUNK]; NP],
+    y2: [[f64; CHUNK]; NP],
+    fire: [u64; CHUNK],
+    v_old: [f64; CHUNK],
+}
+
+impl<const NP: usize, const NA: usize> Local<NP, NA> {
+    #[inline(always)]
+    fn load(st: &State, n: usize, c0: usize, m: usize) -> Self {
+        let mut l = Local {
+            refr: [0; CHUNK],
+            u: [0.0; CHUNK],
+            ie: [0.0; CHUNK],
+            th_s: [0.0; CHUNK],
+            th_v: [0.0; CHUNK],
+            asc_sum: [0.0; CHUNK],
+            i_syn: [0.0; CHUNK],
+            asc: [[0.0; CHUNK]; NA],
+            y1: [[0.0; CHUNK]; NP],
+            y2: [[0.0; CHUNK]; NP],
+            fire: [0; CHUNK],
+            v_old: [0.0; CHUNK],
+        };
+        let r = c0..c0 + m;
+        l.refr[..m].copy_from_slice(&st.refr[r.clone()]);
+        l.u[..m].copy_from_slice(&st.u[r.clone()]);
+        l.ie[..m].copy_from_slice(&st.i_ext[r.clone()]);
+        l.th_s[..m].copy_from_slice(&st.th_s[r.clone()]);
+        l.th_v[..m].copy_from_slice(&st.th_v[r.clone()]);
+        l.asc_sum[..m].copy_from_slice(&st.asc_sum[r.clone()]);
+        l.i_syn[..m].copy_from_slice(&st.i_syn[r]);
+        for k in 0..NA {
+            l.asc[k][..m].copy_from_slice(&st.asc[k * n + c0..k * n + c0 + m]);
+        }
+        for p in 0..NP {
+            l.y1[p][..m].copy_from_slice(&st.y1[p * n + c0..p * n + c0 + m]);
+            l.y2[p][..m].copy_from_slice(&st.y2[p * n + c0..p * n + c0 + m]);
+        }
+        l
+    }
+
+    #[inline(always)]
+    fn store(&self, st: &mut State, n: usize, c0: usize, m: usize) {
+        let r = c0..c0 + m;
+        st.refr[r.clone()].copy_from_slice(&self.refr[..m]);
+        st.u[r.clone()].copy_from_slice(&self.u[..m]);
+        st.i_ext[r.clone()].copy_from_slice(&self.ie[..m]);
+        st.th_s[r.clone()].copy_from_slice(&self.th_s[..m]);
+        st.th_v[r.clone()].copy_from_slice(&self.th_v[..m]);
+        st.asc_sum[r.clone()].copy_from_slice(&self.asc_sum[..m]);
+        st.i_syn[r].copy_from_slice(&self.i_syn[..m]);
+        for k in 0..NA {
+            st.asc[k * n + c0..k * n + c0 + m].copy_from_slice(&self.asc[k][..m]);
+        }
+        for p in 0..NP {
+            st.y1[p * n + c0..p * n + c0 + m].copy_from_slice(&self.y1[p][..m]);
+            st.y2[p * n + c0..p * n + c0 + m].copy_from_slice(&self.y2[p][..m]);
+        }
+    }
+}
+
+/// One-pass step (glif.md §3.4, same per-neuron arithmetic as [`kernel_body`]): with the port
+/// and ASC counts known at compile time, every item of the step runs in one loop over the
+/// chunk's neurons, so state is loaded and stored once per step and nothing else touches memory.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn fused_body<C: Co, const A: bool, const NP: usize, const NA: usize>(
+    st: &mut State,
+    pn: &PerNeuron,
+    sh: Shape,
+    co: &KernelCo<C>,
+    c0: usize,
+    c1: usize,
+    input: &BlockInput,
+    spikes: &mut Vec<(u32, u32)>,
+) {
+    let n = sh.n;
+    let m = (c1 - c0).min(CHUNK);
+    // whole vectors: padding lanes (m..mp) compute on zeros and are dropped
+    let mp = m.next_multiple_of(LANES);
+    let cut = |c: C| c.cut(c0, mp);
+    let (p33, p30, th_inf, ds) = (cut(co.p33), cut(co.p30), cut(co.th_inf), cut(co.ds));
+    let (pv, dv_inv, phi_c, rho_c, g) = (
+        cut(co.pv),
+        cut(co.dv_inv),
+        cut(co.phi),
+        cut(co.rho),
+        cut(co.g),
+    );
+    let asc_s: [C; NA] = std::array::from_fn(|k| cut(co.asc_s[k]));
+    let asc_d: [C; NA] = std::array::from_fn(|k| cut(co.asc_d[k]));
+    let p11: [C; NP] = std::array::from_fn(|k| cut(co.p11[k]));
+    let p21: [C; NP] = std::array::from_fn(|k| cut(co.p21[k]));
+    let p31: [C; NP] = std::array::from_fn(|k| cut(co.p31[k]));
+    let p32: [C; NP] = std::array::from_fn(|k| cut(co.p32[k]));
+    let psc0: [C; NP] = std::array::from_fn(|k| cut(co.psc0[k]));
+    let mut l = Local::<NP, NA>::load(st, n, c0, m);
+    l.refr[m..].fill(u64::MAX);
+    // the last chunk's padding lanes would read past the block: copy its weights instead
+    let direct = c0 + mp <= n;
+    let mut wbuf = [[0.0f64; CHUNK]; NP];
+    for s in 0..input.n_steps {
+        if !direct {
+            for (p, row) in wbuf.iter_mut().enumerate() {
+                let o = (s * NP + p) * n + c0;
+                row[..m].copy_from_slice(&input.syn[o..o + m]);
+            }
+        }
+        let w: [&[f64]; NP] = std::array::from_fn(|p| {
+            let o = (s * NP + p) * n + c0;
+            if direct {
+                &input.syn[o..o + mp]
+            } else {
+                &wbuf[p][..mp]
+            }
+        });
+        let l = &mut l;
+        let mut any = 0u64;
+        #[allow(clippy::needless_range_loop)] // a dozen parallel arrays indexed by lane
+        for i in 0..mp {
+            // Item 1: integrate unless refractory; the countdown happens here, neurons that
+            // fire this step get their full count in the reset path below.
+            let r = l.refr[i];
+            let a = r == 0;
+            l.refr[i] = r.saturating_sub(1);
+            // Item 2: ASC step mean and one-step decay; frozen while refractory (v·1 = v).
+            let mut sm = 0.0;
+            for k in 0..NA {
+                let v = l.asc[k][i];
+                sm += asc_s[k].at(i) * v;
+                l.asc[k][i] = v * if a { asc_d[k].at(i) } else { 1.0 };
+            }
+            // Item 3, with item 7 fused in (the synapses do not depend on the spike test).
+            let vo = l.u[i];
+            let cur = l.ie[i];
+            let mut un = vo * p33.at(i) + (cur + sm) * p30.at(i);
+            let mut is = 0.0;
+            for p in 0..NP {
+                let (ya, yb) = (l.y1[p][i], l.y2[p][i]);
+                un += p31[p].at(i) * ya + p32[p].at(i) * yb;
+                is += yb;
+                l.y2[p][i] = p21[p].at(i) * ya + p11[p].at(i) * yb;
+                l.y1[p][i] = ya * p11[p].at(i) + psc0[p].at(i) * w[p][i];
+            }
+            // Items 4, 5, 6 (test) as selects.
+            let (ts0, tv0) = (l.th_s[i], l.th_v[i]);
+            let tvn = if A {
+                let beta = (cur + sm) / g.at(i);
+                let (phi, rho) = (phi_c.at(i), rho_c.at(i));
+                phi * (vo - beta) * pv.at(i)
+                    + dv_inv.at(i) * (tv0 - phi * (vo - beta) - rho * beta)
+                    + rho * beta
+            } else {
+                tv0
+            };
+            let tsn = ts0 * ds.at(i);
+            let ts = if a { tsn } else { ts0 };
+            let tv = if a { tvn } else { tv0 };
+            let threshold = ts + tv + th_inf.at(i);
+            l.th_s[i] = ts;
+            l.th_v[i] = tv;
+            l.v_old[i] = vo;
+            l.u[i] = if a { un } else { vo };
+            l.asc_sum[i] = if a { sm } else { l.asc_sum[i] };
+            l.i_syn[i] = if a { is } else { l.i_syn[i] };
+            let f = (a & (un > threshold)) as u64;
+            l.fire[i] = f;
+            any |= f;
+        }
+        if any != 0 {
+            // Item 6 (resets) for the neurons that fired: rare, scalar.
+            for i in 0..m {
+                if l.fire[i] == 0 {
+                    continue;
+                }
+                let j = c0 + i;
+                l.refr[i] = pn.refr_n[j];
+                for k in 0..NA {
+                    let q = k * n + j;
+                    l.asc[k][i] = pn.asc_amp[q] + l.asc[k][i] * pn.asc_dref[q];
+                }
+                l.u[i] = pn.fv[j] * l.v_old[i] + pn.vadd[j];
+                l.th_s[i] = l.th_s[i] * pn.ds_ref[j] + pn.th_add[j];
+                spikes.push((j as u32, s as u32));
+            }
+        }
+        // Item 8: the current delivered in this step is used from the next step on.
+        match input.current {
+            Some(c) => l.ie[..m].copy_from_slice(&c[s * n + c0..s * n + c0 + m]),
+            None if s == 0 => l.ie.fill(0.0),
+            None => {}
+        }
+    }
+    l.store(st, n, c0, m);
+}
+
+/// Item 6 for the neurons that fired in step `s` (rare, scalar): refractory count, ASC reset,
+/// voltage reset from the pre-step voltage, spike-threshold jump; records the spike.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn reset_fired(
+    st: &mut State,
+    pn: &PerNeuron,
+    n: usize,
+    n_asc: usize,
+    c0: usize,
+    fire: &[u64],
+    v_old: &[f64],
+    s: usize,
+    spikes: &mut Vec<(u32, u32)>,
+) {
+    for (i, (&f, &vo)) in fire.iter().zip(v_old).enumerate() {
+        if f == 0 {
+            continue;
+        }
+        let j = c0 + i;
+        st.refr[j] = pn.refr_n[j];
+        for a in 0..n_asc {
+            let k = a * n + j;
+            st.asc[k] = pn.asc_amp[k] + st.asc[k] * pn.asc_dref[k];
+        }
+        st.u[j] = pn.fv[j] * vo + pn.vadd[j];
+        st.th_s[j] = st.th_s[j] * pn.ds_ref[j] + pn.th_add[j];
+        spikes.push((j as u32, s as u32));
+    }
 }
 
 /// Advance neurons c0..c1 over the block (glif.md §3.4 items 1–8, NEST's operation order).
@@ -627,25 +979,13 @@ fn kernel_body<C: Co, const A: bool>(
         let any_fire = fire.iter().fold(0, |x, &f| x | f) != 0;
         // Item 6 (resets): rare, scalar.
         if any_fire {
-            for i in 0..m {
-                if fire[i] == 0 {
-                    continue;
-                }
-                let j = c0 + i;
-                st.refr[j] = pn.refr_n[j];
-                for a in 0..n_asc {
-                    let k = a * n + j;
-                    st.asc[k] = pn.asc_amp[k] + st.asc[k] * pn.asc_dref[k];
-                }
-                st.u[j] = pn.fv[j] * v_old[i] + pn.vadd[j];
-                st.th_s[j] = st.th_s[j] * pn.ds_ref[j] + pn.th_add[j];
-                spikes.push((j as u32, s as u32));
-            }
+            reset_fired(st, pn, n, n_asc, c0, fire, v_old, s, spikes);
         }
         // Item 8: the current delivered in this step is used from the next step on.
         match input.current {
             Some(c) => st.i_ext[c0..c1].copy_from_slice(&c[s * n + c0..s * n + c1]),
-            None => st.i_ext[c0..c1].fill(0.0),
+            None if s == 0 => st.i_ext[c0..c1].fill(0.0),
+            None => {}
         }
     }
 }

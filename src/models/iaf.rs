@@ -14,6 +14,10 @@ use super::{sort_spikes_from, BlockInput, ModelError};
 /// Neurons per chunk (their state stays in cache across the block).
 const CHUNK: usize = 256;
 
+/// Vector width the one-pass `iaf_psc_alpha` step pads chunks to (8 f64, one AVX-512
+/// register; `CHUNK` is a multiple); constant arrays carry `LANES` spare entries for it.
+const LANES: usize = 8;
+
 /// Run `f` compiled with AVX2 enabled when the CPU has it (wider vectors only: Rust never
 /// contracts a·b + c into an FMA, so results are bit-identical either way).
 #[inline(always)]
@@ -30,6 +34,26 @@ fn with_avx2<R>(f: impl FnOnce() -> R) -> R {
         }
     }
     f()
+}
+
+/// `per` with `LANES` spare zeros (constants read by padding lanes).
+fn per_padded<T: Copy + Default, S>(sets: &[S], set_of: &[u32], f: impl Fn(&S) -> T) -> Vec<T> {
+    let mut v = per(sets, set_of, f);
+    v.resize(v.len() + LANES, T::default());
+    v
+}
+
+/// One `iaf_psc_alpha` chunk's state in fixed-size local arrays for a block: they cannot alias
+/// and their length is known, so the one-pass step vectorises without runtime checks.
+struct AlphaLocal {
+    r: [u64; CHUNK],
+    y3: [f64; CHUNK],
+    y0: [f64; CHUNK],
+    di_ex: [f64; CHUNK],
+    i_ex: [f64; CHUNK],
+    di_in: [f64; CHUNK],
+    i_in: [f64; CHUNK],
+    fire: [u64; CHUNK],
 }
 
 fn per<T: Copy, S>(sets: &[S], set_of: &[u32], f: impl Fn(&S) -> T) -> Vec<T> {
@@ -96,23 +120,23 @@ impl IafPscAlphaGroup {
             n,
             dt: h,
             e_l: per(sets, set_of, |p| p.e_l),
-            i_e: per(sets, set_of, |p| p.i_e),
-            theta: per(sets, set_of, |p| p.theta),
-            v_reset: per(sets, set_of, |p| p.v_reset_rel),
-            v_min: per(sets, set_of, |p| p.v_min_rel),
+            i_e: per_padded(sets, set_of, |p| p.i_e),
+            theta: per_padded(sets, set_of, |p| p.theta),
+            v_reset: per_padded(sets, set_of, |p| p.v_reset_rel),
+            v_min: per_padded(sets, set_of, |p| p.v_min_rel),
             refr_n: per(sets, set_of, |p| refractory_steps(p.t_ref, h)),
-            p30: per(sets, set_of, |p| -p.tau_m / p.c_m * (-h / p.tau_m).exp_m1()),
-            expm1_tau_m: per(sets, set_of, |p| (-h / p.tau_m).exp_m1()),
-            p11_ex: per(sets, set_of, |p| (-h / p.tau_syn_ex).exp()),
-            p21_ex: per(sets, set_of, |p| h * (-h / p.tau_syn_ex).exp()),
-            p31_ex: per(&idx, set_of, |&k| pr_ex[k].0),
-            p32_ex: per(&idx, set_of, |&k| pr_ex[k].1),
-            p11_in: per(sets, set_of, |p| (-h / p.tau_syn_in).exp()),
-            p21_in: per(sets, set_of, |p| h * (-h / p.tau_syn_in).exp()),
-            p31_in: per(&idx, set_of, |&k| pr_in[k].0),
-            p32_in: per(&idx, set_of, |&k| pr_in[k].1),
-            psc0_ex: per(sets, set_of, |p| 1.0 * std::f64::consts::E / p.tau_syn_ex),
-            psc0_in: per(sets, set_of, |p| 1.0 * std::f64::consts::E / p.tau_syn_in),
+            p30: per_padded(sets, set_of, |p| -p.tau_m / p.c_m * (-h / p.tau_m).exp_m1()),
+            expm1_tau_m: per_padded(sets, set_of, |p| (-h / p.tau_m).exp_m1()),
+            p11_ex: per_padded(sets, set_of, |p| (-h / p.tau_syn_ex).exp()),
+            p21_ex: per_padded(sets, set_of, |p| h * (-h / p.tau_syn_ex).exp()),
+            p31_ex: per_padded(&idx, set_of, |&k| pr_ex[k].0),
+            p32_ex: per_padded(&idx, set_of, |&k| pr_ex[k].1),
+            p11_in: per_padded(sets, set_of, |p| (-h / p.tau_syn_in).exp()),
+            p21_in: per_padded(sets, set_of, |p| h * (-h / p.tau_syn_in).exp()),
+            p31_in: per_padded(&idx, set_of, |&k| pr_in[k].0),
+            p32_in: per_padded(&idx, set_of, |&k| pr_in[k].1),
+            psc0_ex: per_padded(sets, set_of, |p| 1.0 * std::f64::consts::E / p.tau_syn_ex),
+            psc0_in: per_padded(sets, set_of, |p| 1.0 * std::f64::consts::E / p.tau_syn_in),
             y3: per(sets, set_of, |p| p.u0),
             y0: vec![0.0; n],
             di_ex: vec![0.0; n],
@@ -149,99 +173,178 @@ impl IafPscAlphaGroup {
         let first = spikes.len();
         for c0 in (0..self.n).step_by(CHUNK) {
             let c1 = (c0 + CHUNK).min(self.n);
-            with_avx2(|| self.chunk(c0, c1, input, spikes));
+            #[cfg(target_arch = "x86_64")]
+            {
+                if std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx512vl")
+                {
+                    // SAFETY: AVX-512F/VL are available (checked just above).
+                    unsafe { self.chunk_avx512(c0, c1, input, spikes) };
+                    continue;
+                }
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: AVX2 is available (checked just above).
+                    unsafe { self.chunk_avx2(c0, c1, input, spikes) };
+                    continue;
+                }
+            }
+            self.chunk(c0, c1, input, spikes);
         }
         if self.n > CHUNK {
             sort_spikes_from(spikes, first);
         }
     }
 
+    /// [`Self::chunk`] compiled for AVX-512 (wider vectors and more registers only: Rust never
+    /// contracts a·b + c into an FMA, so results are bit-identical on every path).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512vl,avx512dq")]
+    unsafe fn chunk_avx512(
+        &mut self,
+        c0: usize,
+        c1: usize,
+        input: &BlockInput,
+        spikes: &mut Vec<(u32, u32)>,
+    ) {
+        self.chunk(c0, c1, input, spikes)
+    }
+
+    /// [`Self::chunk`] compiled for AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn chunk_avx2(
+        &mut self,
+        c0: usize,
+        c1: usize,
+        input: &BlockInput,
+        spikes: &mut Vec<(u32, u32)>,
+    ) {
+        self.chunk(c0, c1, input, spikes)
+    }
+
     /// NEST's iaf_psc_alpha update for neurons c0..c1 over the block: membrane (if not
-    /// refractory, bounded below by V_min), alpha states, threshold `>=`, reset; written as
-    /// branch-free selects so it vectorises, with the rare spike bookkeeping apart.
+    /// refractory, bounded below by V_min), alpha states, threshold `>=`, reset; one loop of
+    /// branch-free selects over whole vectors, with the rare spike bookkeeping apart.
     #[inline(always)]
     fn chunk(&mut self, c0: usize, c1: usize, input: &BlockInput, spikes: &mut Vec<(u32, u32)>) {
         let n = self.n;
-        let m = c1 - c0;
-        let (mut fire, mut act) = ([0u64; CHUNK], [0u64; CHUNK]);
-        let (fire, act) = (&mut fire[..m], &mut act[..m]);
-        let r = &mut self.r[c0..c1];
-        let (y3, y0) = (&mut self.y3[c0..c1], &mut self.y0[c0..c1]);
-        let (di_ex, i_ex) = (&mut self.di_ex[c0..c1], &mut self.i_ex[c0..c1]);
-        let (di_in, i_in) = (&mut self.di_in[c0..c1], &mut self.i_in[c0..c1]);
-        let (p30, i_e, em1) = (
-            &self.p30[c0..c1],
-            &self.i_e[c0..c1],
-            &self.expm1_tau_m[c0..c1],
-        );
+        let m = (c1 - c0).min(CHUNK);
+        // whole vectors: padding lanes m..mp are never active, never reach threshold
+        // (V = -inf) and are never stored back
+        let mp = m.next_multiple_of(LANES);
+        // constant arrays have LANES spare entries, so c0 + mp is in range
+        fn cut(v: &[f64], c0: usize, mp: usize) -> &[f64] {
+            &v[c0..c0 + mp]
+        }
+        let c = |v| cut(v, c0, mp);
+        let (p30, i_e, em1) = (c(&self.p30), c(&self.i_e), c(&self.expm1_tau_m));
         let (p31e, p32e, p31i, p32i) = (
-            &self.p31_ex[c0..c1],
-            &self.p32_ex[c0..c1],
-            &self.p31_in[c0..c1],
-            &self.p32_in[c0..c1],
+            c(&self.p31_ex),
+            c(&self.p32_ex),
+            c(&self.p31_in),
+            c(&self.p32_in),
         );
         let (p11e, p21e, p11i, p21i) = (
-            &self.p11_ex[c0..c1],
-            &self.p21_ex[c0..c1],
-            &self.p11_in[c0..c1],
-            &self.p21_in[c0..c1],
+            c(&self.p11_ex),
+            c(&self.p21_ex),
+            c(&self.p11_in),
+            c(&self.p21_in),
         );
-        let (e0, i0) = (&self.psc0_ex[c0..c1], &self.psc0_in[c0..c1]);
-        let (v_min, theta, v_reset) = (
-            &self.v_min[c0..c1],
-            &self.theta[c0..c1],
-            &self.v_reset[c0..c1],
-        );
+        let (e0, i0) = (c(&self.psc0_ex), c(&self.psc0_in));
+        let (v_min, theta, v_reset) = (c(&self.v_min), c(&self.theta), c(&self.v_reset));
+        let mut l = AlphaLocal {
+            r: [u64::MAX; CHUNK],
+            y3: [f64::NEG_INFINITY; CHUNK],
+            y0: [0.0; CHUNK],
+            di_ex: [0.0; CHUNK],
+            i_ex: [0.0; CHUNK],
+            di_in: [0.0; CHUNK],
+            i_in: [0.0; CHUNK],
+            fire: [0; CHUNK],
+        };
+        let r = c0..c1;
+        for (d, &x) in l.r.iter_mut().zip(&self.r[r.clone()]) {
+            *d = u64::from(x);
+        }
+        l.y3[..m].copy_from_slice(&self.y3[r.clone()]);
+        l.y0[..m].copy_from_slice(&self.y0[r.clone()]);
+        l.di_ex[..m].copy_from_slice(&self.di_ex[r.clone()]);
+        l.i_ex[..m].copy_from_slice(&self.i_ex[r.clone()]);
+        l.di_in[..m].copy_from_slice(&self.di_in[r.clone()]);
+        l.i_in[..m].copy_from_slice(&self.i_in[r.clone()]);
+        // the last chunk's padding lanes would read past the block: copy its weights instead
+        let direct = c0 + mp <= n;
+        let mut wbuf = [[0.0f64; CHUNK]; 2];
         for s in 0..input.n_steps {
-            let w_ex = &input.syn[(s * 2) * n + c0..(s * 2) * n + c1];
-            let w_in = &input.syn[(s * 2 + 1) * n + c0..(s * 2 + 1) * n + c1];
-            // Separate simple loops (mask, membrane, synapses, threshold) vectorise well.
-            for i in 0..m {
-                act[i] = (r[i] == 0) as u64;
-                r[i] = r[i].saturating_sub(1);
+            if !direct {
+                for (p, row) in wbuf.iter_mut().enumerate() {
+                    let o = (s * 2 + p) * n + c0;
+                    row[..m].copy_from_slice(&input.syn[o..o + m]);
+                }
             }
-            for i in 0..m {
-                let v = y3[i];
-                let vn = p30[i] * (y0[i] + i_e[i])
-                    + p31e[i] * di_ex[i]
-                    + p32e[i] * i_ex[i]
-                    + p31i[i] * di_in[i]
-                    + p32i[i] * i_in[i]
+            let w = |p: usize| -> &[f64] {
+                let o = (s * 2 + p) * n + c0;
+                if direct {
+                    &input.syn[o..o + mp]
+                } else {
+                    &wbuf[p][..mp]
+                }
+            };
+            let (w_ex, w_in) = (w(0), w(1));
+            let l = &mut l;
+            let mut any = 0u64;
+            for i in 0..mp {
+                let rc = l.r[i];
+                let a = rc == 0;
+                l.r[i] = rc.saturating_sub(1);
+                // membrane from the pre-step synaptic states
+                let v = l.y3[i];
+                let (de, ie) = (l.di_ex[i], l.i_ex[i]);
+                let (dn, inn) = (l.di_in[i], l.i_in[i]);
+                let vn = p30[i] * (l.y0[i] + i_e[i])
+                    + p31e[i] * de
+                    + p32e[i] * ie
+                    + p31i[i] * dn
+                    + p32i[i] * inn
                     + em1[i] * v
                     + v;
                 let lo = v_min[i];
                 let vn = if vn < lo { lo } else { vn };
-                y3[i] = if act[i] != 0 { vn } else { v };
-            }
-            for i in 0..m {
-                let (de, ie) = (di_ex[i], i_ex[i]);
-                i_ex[i] = p21e[i] * de + p11e[i] * ie;
-                di_ex[i] = de * p11e[i] + e0[i] * w_ex[i];
-                let (dn, inn) = (di_in[i], i_in[i]);
-                i_in[i] = p21i[i] * dn + p11i[i] * inn;
-                di_in[i] = dn * p11i[i] + i0[i] * w_in[i];
-            }
-            let mut any = 0u64;
-            for i in 0..m {
-                let (v, vr) = (y3[i], v_reset[i]);
-                let f = v >= theta[i];
-                y3[i] = if f { vr } else { v };
-                fire[i] = f as u64;
+                let v1 = if a { vn } else { v };
+                // alpha states
+                l.i_ex[i] = p21e[i] * de + p11e[i] * ie;
+                l.di_ex[i] = de * p11e[i] + e0[i] * w_ex[i];
+                l.i_in[i] = p21i[i] * dn + p11i[i] * inn;
+                l.di_in[i] = dn * p11i[i] + i0[i] * w_in[i];
+                // threshold and reset
+                let f = v1 >= theta[i];
+                l.y3[i] = if f { v_reset[i] } else { v1 };
+                l.fire[i] = f as u64;
                 any |= f as u64;
             }
             if any != 0 {
                 for i in 0..m {
-                    if fire[i] != 0 {
-                        r[i] = self.refr_n[c0 + i];
+                    if l.fire[i] != 0 {
+                        l.r[i] = u64::from(self.refr_n[c0 + i]);
                         spikes.push(((c0 + i) as u32, s as u32));
                     }
                 }
             }
             match input.current {
-                Some(c) => y0.copy_from_slice(&c[s * n + c0..s * n + c1]),
-                None => y0.fill(0.0),
+                Some(cur) => l.y0[..m].copy_from_slice(&cur[s * n + c0..s * n + c1]),
+                None if s == 0 => l.y0.fill(0.0),
+                None => {}
             }
         }
+        for (d, &x) in self.r[r.clone()].iter_mut().zip(&l.r[..m]) {
+            *d = x as u32;
+        }
+        self.y3[r.clone()].copy_from_slice(&l.y3[..m]);
+        self.y0[r.clone()].copy_from_slice(&l.y0[..m]);
+        self.di_ex[r.clone()].copy_from_slice(&l.di_ex[..m]);
+        self.i_ex[r.clone()].copy_from_slice(&l.i_ex[..m]);
+        self.di_in[r.clone()].copy_from_slice(&l.di_in[..m]);
+        self.i_in[r].copy_from_slice(&l.i_in[..m]);
     }
 }
 
