@@ -115,24 +115,30 @@ pub fn balanced_blocks(cost: &[u64], parts: usize) -> Vec<Range<u32>> {
 /// The engine input of the process owning `block`: only the synapses onto its neurons (each
 /// source's edges in their original order, so ring-buffer sums match the single-process run),
 /// its clamps and direct events, and the spikes of the virtual sources that reach it.
-pub fn local_input(input: EngineInput, block: &Range<u32>) -> EngineInput {
+pub fn local_input(mut input: EngineInput, block: &Range<u32>) -> EngineInput {
     let syn = &input.synapses;
-    let mut local = Synapses {
-        offsets: Vec::with_capacity(syn.offsets.len()),
-        ..Default::default()
-    };
-    local.offsets.push(0);
-    for src in 0..syn.n_sources() {
-        for k in syn.offsets[src]..syn.offsets[src + 1] {
-            if block.contains(&syn.target[k]) {
-                local.target.push(syn.target[k]);
-                local.port.push(syn.port[k]);
-                local.delay.push(syn.delay[k]);
-                local.weight.push(syn.weight[k]);
+    // a rank that read only its own edges: keep the table as it is (no second copy)
+    let local = if syn.target.iter().all(|t| block.contains(t)) {
+        std::mem::take(&mut input.synapses)
+    } else {
+        let mut local = Synapses {
+            offsets: Vec::with_capacity(syn.offsets.len()),
+            ..Default::default()
+        };
+        local.offsets.push(0);
+        for src in 0..syn.n_sources() {
+            for k in syn.offsets[src]..syn.offsets[src + 1] {
+                if block.contains(&syn.target[k]) {
+                    local.target.push(syn.target[k]);
+                    local.port.push(syn.port[k]);
+                    local.delay.push(syn.delay[k]);
+                    local.weight.push(syn.weight[k]);
+                }
             }
+            local.offsets.push(local.target.len());
         }
-        local.offsets.push(local.target.len());
-    }
+        local
+    };
     let reaches = |v: u32| {
         let src = input.n_neurons + v as usize;
         local.offsets.get(src + 1) > local.offsets.get(src)
