@@ -117,6 +117,40 @@ fn heterogeneous_delays_same_spikes_on_2_and_3_ranks() {
     assert!(log.contains("epochs of 10 steps"), "{log}");
 }
 
+/// Only the last rank reads the bad edges (a delay below dt onto the outer cells, its block):
+/// it fails while rank 0 waits in a collective, and every rank stops with the message naming
+/// the edge types file, the field and the value, exit code 1, no output.
+#[test]
+fn bad_edges_read_by_one_rank_only_abort_all_ranks() {
+    let tmp = tempfile::tempdir().unwrap();
+    mpi_support::built_network(tmp.path(), 200.0);
+    let path = tmp.path().join("network/v1_v1_edge_types.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let bad: String = text
+        .lines()
+        .map(|l| {
+            if l.contains("outer") && l.contains("instantaneousInh") {
+                format!("{} 0.05\n", l.rsplit_once(' ').unwrap().0)
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    assert!(bad.contains(" 0.05\n"), "{bad}");
+    std::fs::write(&path, bad).unwrap();
+    let out = glifnet_run(tmp.path(), 2, &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("v1_v1_edge_types.csv")
+            && err.contains("delay")
+            && err.contains("0.05")
+            && err.contains("(rank 1 of 2)"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("output/spikes.csv").exists());
+}
+
 /// `(rank, loaded edges, first, end)` from the log lines `MPI rank r of K loaded E edges for
 /// targets [a, b)`.
 fn loaded_lines(log: &str) -> Vec<(usize, u64, u32, u32)> {
