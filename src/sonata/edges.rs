@@ -425,6 +425,11 @@ impl EdgeRows {
     pub fn ranges(&self) -> &[Range<usize>] {
         &self.ranges
     }
+
+    /// File rows of the loaded edges in order.
+    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.ranges.iter().flat_map(|r| r.clone())
+    }
 }
 
 /// Rows read per request when scanning a column (bounded memory for 10^8-edge files).
@@ -803,7 +808,7 @@ fn read_population(
             .as_ref()
             .map_or(only == 0, |v| v.iter().all(|&x| x == only))
             && group_index.as_ref().map_or(true, |v| {
-                v.iter().enumerate().all(|(i, &x)| x == rows.row(i) as u64)
+                v.iter().zip(rows.iter()).all(|(&x, r)| x == r as u64)
             })
     });
     if single_identity {
