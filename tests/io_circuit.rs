@@ -284,3 +284,56 @@ fn empty_populations() {
     assert!(e.type_summaries().unwrap().is_empty());
     assert_eq!((c.n_nodes(), c.n_edges()), (0, 0));
 }
+
+/// A distributed run reads only the edges onto its neurons (issue #8): through the
+/// target_to_source index (`ext_to_cells`) or a chunked scan of target_node_id
+/// (`cells_to_cells`, no index, two groups). Every subset of target ids must give exactly the
+/// full load's edges onto those ids, in file order, with their file rows and values; the
+/// in-degrees counted without loading edges must match too.
+#[test]
+fn selected_edges_equal_the_full_load_filtered_by_target() {
+    use glifnet::sonata::EdgeSelection;
+    use std::collections::BTreeMap;
+    for t in [IntType::U64, IntType::I32, IntType::U16] {
+        let (_d, cfg, full) = load(&Variant {
+            ints: t,
+            ..Default::default()
+        });
+        for (k, e) in full.edges.iter().enumerate() {
+            let mut want = vec![0u64; 5];
+            for &x in &e.target_ids {
+                want[x as usize] += 1;
+            }
+            assert_eq!(full.in_degrees(k).unwrap(), want, "{} {t:?}", e.name);
+            assert_eq!(e.rows.ranges(), std::slice::from_ref(&(0..e.len())));
+        }
+        for mask in 0u32..32 {
+            // the chosen ids as sorted ranges, as a rank's block gives them
+            let mut ranges: Vec<std::ops::Range<u64>> = Vec::new();
+            for id in (0..5u64).filter(|i| mask & (1 << i) != 0) {
+                match ranges.last_mut() {
+                    Some(r) if r.end == id => r.end += 1,
+                    _ => ranges.push(id..id + 1),
+                }
+            }
+            let sel = EdgeSelection::Targets(BTreeMap::from([("cells".to_string(), ranges)]));
+            let c = Circuit::load_selected(&cfg, &sel).unwrap();
+            for (e, f) in c.edges.iter().zip(&full.edges) {
+                let keep: Vec<usize> = (0..f.len())
+                    .filter(|&i| mask & (1 << f.target_ids[i]) != 0)
+                    .collect();
+                let pick_u64 = |v: &[u64]| keep.iter().map(|&i| v[i]).collect::<Vec<_>>();
+                let ctx = format!("{} mask {mask:05b} {t:?}", e.name);
+                assert_eq!(e.n_total, f.len(), "{ctx}");
+                assert_eq!(e.source_ids, pick_u64(&f.source_ids), "{ctx}");
+                assert_eq!(e.target_ids, pick_u64(&f.target_ids), "{ctx}");
+                let rows: Vec<usize> = (0..e.len()).map(|i| e.rows.row(i)).collect();
+                assert_eq!(rows, keep, "{ctx}");
+                let (sv, fv) = (e.synapse_values().unwrap(), f.synapse_values().unwrap());
+                let w: Vec<f64> = keep.iter().map(|&i| fv.weight[i]).collect();
+                let d: Vec<f64> = keep.iter().map(|&i| fv.delay_ms[i]).collect();
+                assert_eq!((sv.weight, sv.delay_ms), (w, d), "{ctx}");
+            }
+        }
+    }
+}

@@ -79,9 +79,197 @@ fn same_spikes(dir: &Path, args: &[&str]) -> usize {
 #[test]
 fn built_network_same_spikes_on_2_and_3_ranks() {
     let tmp = tempfile::tempdir().unwrap();
-    mpi_support::built_network(tmp.path(), 1000.0);
+    let cfg = mpi_support::built_network(tmp.path(), 1000.0);
     let n = same_spikes(tmp.path(), &["--threads", "1"]);
     assert!(n > 2000, "{n} spikes");
+    each_rank_loaded_only_its_edges(&cfg, tmp.path());
+}
+
+/// Ranks whose own synapses have different minimum delays (here 1 ms onto the outer cells,
+/// the last block, 3 ms elsewhere) still advance in one epoch length, the global minimum:
+/// identical spikes, no rank waiting in a different all-gather.
+#[test]
+fn heterogeneous_delays_same_spikes_on_2_and_3_ranks() {
+    let tmp = tempfile::tempdir().unwrap();
+    mpi_support::built_network(tmp.path(), 500.0);
+    for f in ["v1_v1_edge_types.csv", "lgn_v1_edge_types.csv"] {
+        let path = tmp.path().join("network").join(f);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut out = String::new();
+        for (i, line) in text.lines().enumerate() {
+            let mut cols: Vec<&str> = line.split(' ').collect();
+            if i > 0 {
+                let last = cols.len() - 1;
+                cols[last] = if line.contains("outer") { "1.0" } else { "3.0" };
+            }
+            out.push_str(&cols.join(" "));
+            out.push('\n');
+        }
+        assert!(out.contains(" 1.0\n") && out.contains(" 3.0\n"), "{out}");
+        std::fs::write(&path, out).unwrap();
+    }
+    let n = same_spikes(tmp.path(), &["--threads", "1"]);
+    assert!(n > 1000, "{n} spikes");
+    // 3 ranks: the first block holds only inner cells (3 ms synapses), the last the outer ones
+    let log = std::fs::read_to_string(tmp.path().join("mpi3/log.txt")).unwrap();
+    let blocks = loaded_lines(&log);
+    assert!(blocks[0].3 <= 120 && blocks[2].3 == 180, "{blocks:?}");
+    assert!(log.contains("epochs of 10 steps"), "{log}");
+}
+
+/// Only the last rank reads the bad edges (a delay below dt onto the outer cells, its block):
+/// it fails while rank 0 waits in a collective, and every rank stops with the message naming
+/// the edge types file, the field and the value, exit code 1, no output.
+#[test]
+fn bad_edges_read_by_one_rank_only_abort_all_ranks() {
+    let tmp = tempfile::tempdir().unwrap();
+    mpi_support::built_network(tmp.path(), 200.0);
+    let path = tmp.path().join("network/v1_v1_edge_types.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let bad: String = text
+        .lines()
+        .map(|l| {
+            if l.contains("outer") && l.contains("instantaneousInh") {
+                format!("{} 0.05\n", l.rsplit_once(' ').unwrap().0)
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    assert!(bad.contains(" 0.05\n"), "{bad}");
+    std::fs::write(&path, bad).unwrap();
+    let out = glifnet_run(tmp.path(), 2, &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("v1_v1_edge_types.csv")
+            && err.contains("delay")
+            && err.contains("0.05")
+            && err.contains("(rank 1 of 2)"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("output/spikes.csv").exists());
+}
+
+/// `(rank, loaded edges, first, end)` from the log lines `MPI rank r of K loaded E edges for
+/// targets [a, b)`.
+fn loaded_lines(log: &str) -> Vec<(usize, u64, u32, u32)> {
+    log.lines()
+        .filter_map(|l| {
+            let rest = &l[l.find("MPI rank ")? + 9..];
+            let (rank, rest) = rest.split_once(" of ")?;
+            let (_, rest) = rest.split_once(" loaded ")?;
+            let (e, rest) = rest.split_once(" edges for targets [")?;
+            let (a, rest) = rest.split_once(", ")?;
+            let b = rest.strip_suffix(')')?;
+            Some((
+                rank.parse().ok()?,
+                e.parse().ok()?,
+                a.parse().ok()?,
+                b.parse().ok()?,
+            ))
+        })
+        .collect()
+}
+
+/// Issue #8 What.2: each rank reads only the edges onto its own neurons. The per-rank counts
+/// logged by the 2- and 3-rank runs must equal the number of synapses of the full
+/// single-process lowering whose target lies in that rank's block, and add up to the total.
+fn each_rank_loaded_only_its_edges(cfg_path: &Path, dir: &Path) {
+    use glifnet::inputs::driven_virtual_populations;
+    use glifnet::network::lower;
+    let cfg = glifnet::config::SimulationConfig::load(cfg_path).unwrap();
+    let circuit = glifnet::sonata::Circuit::load(&cfg).unwrap();
+    let driven = driven_virtual_populations(&cfg, &circuit).unwrap();
+    let net = lower(&circuit, 0.1, &|p| driven.iter().any(|d| d == p)).unwrap();
+    let targets = &net.synapses.target;
+    let total = targets.len() as u64;
+    assert!(total > 10_000, "{total} synapses");
+    for ranks in [2, 3] {
+        let log = std::fs::read_to_string(dir.join(format!("mpi{ranks}/log.txt"))).unwrap();
+        let lines = loaded_lines(&log);
+        assert_eq!(lines.len(), ranks, "{log}");
+        let mut sum = 0;
+        for &(r, e, a, b) in &lines {
+            let want = targets.iter().filter(|&&t| t >= a && t < b).count() as u64;
+            assert_eq!(e, want, "{ranks} ranks, rank {r}: targets [{a}, {b})");
+            // balanced by synapse count: no rank holds much more than its share
+            assert!(
+                (e as f64) < 1.25 * total as f64 / ranks as f64,
+                "{ranks} ranks, rank {r}: {e} of {total} edges"
+            );
+            sum += e;
+        }
+        assert_eq!(sum, total, "{ranks} ranks");
+        assert!(log.contains(&format!("{total} synapses")), "{log}");
+    }
+}
+
+/// Issue #8 What.4: membrane reports of a 2-rank run (cells of both ranks, listed out of
+/// order, and every cell at a coarser interval) are the single-process files: the same bytes,
+/// and the same node ids, time axis and samples when read back.
+#[test]
+fn membrane_reports_on_2_ranks_equal_the_single_process_reports() {
+    use glifnet::sonata::report::{read_report, read_trace};
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg_path = mpi_support::built_network(tmp.path(), 300.0);
+    let mut cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&cfg_path).unwrap()).unwrap();
+    let picked = [150u64, 0, 91, 3, 179, 60];
+    cfg["reports"] = serde_json::json!({
+        "vm": {"module": "membrane_report", "variable_name": "V_m", "file_name": "vm.h5",
+               "cells": {"population": "v1", "node_id": picked}},
+        "all": {"module": "membrane_report", "variable_name": "V_m", "file_name": "all.h5",
+                "cells": "v1", "dt": 0.5, "start_time": 20.0, "end_time": 250.0}
+    });
+    std::fs::write(&cfg_path, cfg.to_string()).unwrap();
+    run_ok(tmp.path(), 0, &["--threads", "2", "--output-dir", "single"]);
+    run_ok(tmp.path(), 2, &["--threads", "1", "--output-dir", "mpi2"]);
+    let log = std::fs::read_to_string(tmp.path().join("mpi2/log.txt")).unwrap();
+    let blocks = loaded_lines(&log);
+    assert_eq!(blocks.len(), 2, "{log}");
+    // the picked cells live on both ranks (global index = node id: one simulated population)
+    for &(r, _, a, b) in &blocks {
+        assert!(
+            picked.iter().any(|&id| id >= a as u64 && id < b as u64),
+            "rank {r} [{a}, {b}) records none of {picked:?}"
+        );
+    }
+    for (file, n_nodes, n_rows) in [("vm.h5", 6, 3000), ("all.h5", 180, 460)] {
+        let (s, m) = (
+            tmp.path().join("single").join(file),
+            tmp.path().join("mpi2").join(file),
+        );
+        let (rs, rm) = (read_report(&s).unwrap(), read_report(&m).unwrap());
+        assert_eq!(
+            rs, rm,
+            "{file}: metadata (node ids, tstart/tstop/dt, shape)"
+        );
+        let nodes: Vec<u64> = rs.iter().flat_map(|p| p.node_ids.clone()).collect();
+        assert_eq!(nodes.len(), n_nodes, "{file}");
+        assert_eq!(rs[0].n_steps, n_rows, "{file}");
+        for &id in &nodes {
+            let (ts, tm) = (
+                read_trace(&s, None, id).unwrap(),
+                read_trace(&m, None, id).unwrap(),
+            );
+            assert_eq!(ts.times, tm.times, "{file} node {id}");
+            // exact f64 equality: the same arithmetic on every rank
+            assert!(ts.values == tm.values, "{file} node {id}: samples differ");
+            assert!(
+                ts.values.iter().any(|&v| v != ts.values[0]),
+                "{file} node {id} flat"
+            );
+        }
+        assert!(
+            std::fs::read(&s).unwrap() == std::fs::read(&m).unwrap(),
+            "{file}: bytes differ"
+        );
+    }
+    assert!(
+        std::fs::read(tmp.path().join("single/spikes.csv")).unwrap()
+            == std::fs::read(tmp.path().join("mpi2/spikes.csv")).unwrap()
+    );
 }
 
 #[test]

@@ -15,13 +15,13 @@ use anyhow::{bail, Context};
 use crate::config::SimulationConfig;
 use crate::distributed::Session;
 use crate::engine::{model_group::build_engine, EngineInput, NoProbes};
-use crate::inputs::{build_drive, driven_virtual_populations, ms_to_steps};
-use crate::network::lower;
+use crate::inputs::{build_drive_for, driven_virtual_populations, ms_to_steps, DriveFilter};
+use crate::network::{add_synapses, lower, lower_nodes};
 use crate::output::{
     prepare_output_dir, stamp_ms, summary_table, write_config_copy, write_spike_files, Log,
     PopSpikes, RunSummary,
 };
-use crate::sonata::Circuit;
+use crate::sonata::{Circuit, EdgeSelection};
 
 /// Arguments of `glifnet run`.
 #[derive(Debug, clap::Args)]
@@ -145,9 +145,24 @@ fn run_on(args: Args, mut dist: Option<&mut Session>) -> anyhow::Result<()> {
 
     // everything that can fail on user data happens before the output folder is touched
     log.info("Building cells.");
-    let circuit = Circuit::load(&cfg)?;
+    // under MPI: nodes first, then only the edges onto this rank's neurons (issue #8)
+    let no_edges = EdgeSelection::Targets(Default::default());
+    let mut circuit = match dist {
+        Some(_) => Circuit::load_selected(&cfg, &no_edges)?,
+        None => Circuit::load(&cfg)?,
+    };
     let driven = driven_virtual_populations(&cfg, &circuit)?;
-    let net = lower(&circuit, dt, &|p| driven.iter().any(|d| d == p))?;
+    let active = |p: &str| driven.iter().any(|d| d == p);
+    let mut net = match dist.as_mut() {
+        None => lower(&circuit, dt, &active)?,
+        Some(d) => {
+            let mut net = lower_nodes(&circuit, dt, &active)?;
+            let sel = d.decompose(&circuit, &net)?;
+            circuit.load_edges(&cfg.networks, &sel)?;
+            add_synapses(&mut net, &circuit)?;
+            net
+        }
+    };
     log.info(format!(
         "{} cells in {} population(s), {} virtual cells driven, {} model group(s)",
         net.n_neurons,
@@ -155,23 +170,57 @@ fn run_on(args: Args, mut dist: Option<&mut Session>) -> anyhow::Result<()> {
         net.n_virtual,
         net.kinds.len()
     ));
+    // the synapses are built: the edges' file columns are not needed any more
+    circuit.edges.iter_mut().for_each(|e| e.release_rows());
     log.info("Building recurrent connections");
-    for (name, n) in &net.edge_counts {
+    let counts: Vec<usize> = net.edge_counts.iter().map(|c| c.1).collect();
+    let (per_rank, totals) = match dist.as_ref() {
+        Some(d) => d.loaded_edges(&counts),
+        None => (Vec::new(), counts.iter().map(|&c| c as u64).collect()),
+    };
+    for ((name, _), n) in net.edge_counts.iter().zip(&totals) {
         log.info(format!("edges {name}: {n} connections"));
     }
-    let drive = build_drive(&cfg, &circuit, &net, dt, tstop)?;
+    for l in per_rank {
+        log.info(l);
+    }
+    // under MPI: only the Poisson events onto this rank's cells and the input spikes that
+    // reach them (its synapses are already only those onto its cells)
+    let block = dist.as_ref().map(|d| d.block());
+    let syn = &net.synapses;
+    let n_real = net.n_neurons;
+    let in_block = |g: u32| block.as_ref().is_none_or(|b| b.contains(&g));
+    let reaches = |v: u32| {
+        let s = n_real + v as usize;
+        syn.offsets.get(s + 1) > syn.offsets.get(s)
+    };
+    let filter = DriveFilter {
+        neuron: &in_block,
+        virtual_source: &reaches,
+    };
+    let drive = build_drive_for(
+        &cfg,
+        &circuit,
+        &net,
+        dt,
+        tstop,
+        block.is_some().then_some(&filter),
+    )?;
     for n in &drive.notes {
-        match n.strip_prefix("WARNING: ") {
-            Some(w) => log.warn(w),
-            None => log.info(n),
+        match (n.strip_prefix("WARNING: "), block.is_some()) {
+            (Some(w), _) => log.warn(w),
+            (None, false) => log.info(n),
+            // the counts of a filtered drive are rank 0's (the log's writer) share
+            (None, true) => log.info(format!("{n} (MPI rank 0's share)")),
         }
     }
     let n_steps = ms_to_steps(tstop, dt).max(0) as u64;
-    let n_synapses = net.synapses.target.len();
+    let n_synapses = totals.iter().sum::<u64>() as usize;
     let input = EngineInput {
         n_neurons: net.n_neurons,
         n_virtual: net.n_virtual,
-        synapses: net.synapses.clone(),
+        // the engine keeps its own per-chunk copy; the network's is not needed any more
+        synapses: std::mem::take(&mut net.synapses),
         virtual_spikes: drive.virtual_spikes,
         currents: drive.currents,
         direct: drive.direct,
@@ -182,14 +231,8 @@ fn run_on(args: Args, mut dist: Option<&mut Session>) -> anyhow::Result<()> {
     for s in &plan.skipped {
         log.warn(format!("report {s} is not supported by glifnet; skipped"));
     }
-    if dist.is_some() && !plan.probes.is_empty() {
-        bail!(
-            "{}: reports: membrane reports are not supported in MPI runs yet (run without mpirun)",
-            cfg.config_path.display()
-        );
-    }
     let mut engine = match dist.as_mut() {
-        Some(d) => d.build_engine(&net, input, threads, Vec::new())?,
+        Some(d) => d.build_engine(&net, input, threads, plan.probes)?,
         None => build_engine(&net, input, threads, plan.probes)?,
     };
     let mut reports = None;
@@ -227,7 +270,14 @@ fn run_on(args: Args, mut dist: Option<&mut Session>) -> anyhow::Result<()> {
         }
     };
     let stats = match (dist.as_mut(), reports.as_mut()) {
-        (Some(d), _) => d.run(&mut engine, &pool, Some(&stop), &mut progress),
+        (Some(d), Some(r)) => d.run(&mut engine, &pool, Some(&stop), &mut progress, r)?,
+        (Some(d), None) => d.run(
+            &mut engine,
+            &pool,
+            Some(&stop),
+            &mut progress,
+            &mut NoProbes,
+        )?,
         (None, Some(r)) => pool.install(|| engine.run(Some(&stop), r, &mut progress)),
         (None, None) => pool.install(|| engine.run(Some(&stop), &mut NoProbes, &mut progress)),
     };

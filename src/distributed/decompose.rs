@@ -7,13 +7,71 @@
 //! Contiguous blocks keep populations and model groups in long runs (few, large chunks) and
 //! make "who owns neuron g" a binary search.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 
-use crate::engine::{model_group::CHUNKS_PER_THREAD, split_ranges, Engine, EngineInput, Synapses};
+use crate::engine::{
+    model_group::CHUNKS_PER_THREAD, split_ranges, Engine, EngineInput, Probe, Synapses,
+};
 use crate::models::ModelGroup;
-use crate::network::Network;
+use crate::network::{edges_used, Network};
+use crate::sonata::{Circuit, EdgeSelection};
 
 use super::DistError;
+
+/// Cost of each neuron `0..net.n_neurons` before any edge is loaded: incoming edges (counted
+/// from the edge files' target_to_source index or a chunked pass, [`Circuit::in_degrees`]) + 1.
+/// Edge populations `lower` drops (un-driven virtual sources) cost nothing.
+pub fn neuron_costs_from_files(circuit: &Circuit, net: &Network) -> Result<Vec<u64>, DistError> {
+    let mut cost = vec![1u64; net.n_neurons];
+    for (k, ep) in circuit.edges.iter().enumerate() {
+        if !edges_used(net, ep) {
+            continue;
+        }
+        let (Some(np), Some(tp)) = (
+            circuit.node_population(&ep.target_population),
+            net.population(&ep.target_population),
+        ) else {
+            continue; // lowering the loaded edges reports this population
+        };
+        let deg = circuit
+            .in_degrees(k)
+            .map_err(|e| DistError::Build(e.to_string()))?;
+        for (i, &d) in deg.iter().enumerate() {
+            if d == 0 {
+                continue;
+            }
+            if let Some(g) = np.node_ids.get(i).and_then(|&id| tp.gid(id)) {
+                cost[g as usize] += d;
+            }
+        }
+    }
+    Ok(cost)
+}
+
+/// The edges a process owning `block` reads: those onto its neurons, given as sorted node-id
+/// ranges per population.
+pub fn block_selection(net: &Network, block: &Range<u32>) -> EdgeSelection {
+    let mut m = BTreeMap::new();
+    for p in &net.populations {
+        let end = p.first + p.node_ids.len() as u32;
+        let (lo, hi) = (block.start.max(p.first), block.end.min(end));
+        if lo >= hi {
+            continue;
+        }
+        let mut ids = p.node_ids[(lo - p.first) as usize..(hi - p.first) as usize].to_vec();
+        ids.sort_unstable();
+        let mut ranges: Vec<Range<u64>> = Vec::new();
+        for id in ids {
+            match ranges.last_mut() {
+                Some(r) if r.end == id => r.end = id + 1,
+                _ => ranges.push(id..id + 1),
+            }
+        }
+        m.insert(p.name.clone(), ranges);
+    }
+    EdgeSelection::Targets(m)
+}
 
 /// Cost of each neuron `0..n_neurons`: incoming synapses + 1.
 pub fn neuron_costs(synapses: &Synapses, n_neurons: usize) -> Vec<u64> {
@@ -56,30 +114,42 @@ pub fn balanced_blocks(cost: &[u64], parts: usize) -> Vec<Range<u32>> {
 
 /// The engine input of the process owning `block`: only the synapses onto its neurons (each
 /// source's edges in their original order, so ring-buffer sums match the single-process run),
-/// its clamps and direct events; all virtual spikes (they cost nothing where unused).
-pub fn local_input(input: EngineInput, block: &Range<u32>) -> EngineInput {
+/// its clamps and direct events, and the spikes of the virtual sources that reach it.
+pub fn local_input(mut input: EngineInput, block: &Range<u32>) -> EngineInput {
     let syn = &input.synapses;
-    let mut local = Synapses {
-        offsets: Vec::with_capacity(syn.offsets.len()),
-        ..Default::default()
-    };
-    local.offsets.push(0);
-    for src in 0..syn.n_sources() {
-        for k in syn.offsets[src]..syn.offsets[src + 1] {
-            if block.contains(&syn.target[k]) {
-                local.target.push(syn.target[k]);
-                local.port.push(syn.port[k]);
-                local.delay.push(syn.delay[k]);
-                local.weight.push(syn.weight[k]);
+    // a rank that read only its own edges: keep the table as it is (no second copy)
+    let local = if syn.target.iter().all(|t| block.contains(t)) {
+        std::mem::take(&mut input.synapses)
+    } else {
+        let mut local = Synapses {
+            offsets: Vec::with_capacity(syn.offsets.len()),
+            ..Default::default()
+        };
+        local.offsets.push(0);
+        for src in 0..syn.n_sources() {
+            for k in syn.offsets[src]..syn.offsets[src + 1] {
+                if block.contains(&syn.target[k]) {
+                    local.target.push(syn.target[k]);
+                    local.port.push(syn.port[k]);
+                    local.delay.push(syn.delay[k]);
+                    local.weight.push(syn.weight[k]);
+                }
             }
+            local.offsets.push(local.target.len());
         }
-        local.offsets.push(local.target.len());
-    }
+        local
+    };
+    let reaches = |v: u32| {
+        let src = input.n_neurons + v as usize;
+        local.offsets.get(src + 1) > local.offsets.get(src)
+    };
+    let mut virtual_spikes = input.virtual_spikes;
+    virtual_spikes.retain(|&(_, v)| reaches(v));
     EngineInput {
         n_neurons: input.n_neurons,
         n_virtual: input.n_virtual,
         synapses: local,
-        virtual_spikes: input.virtual_spikes,
+        virtual_spikes,
         currents: input
             .currents
             .into_iter()
@@ -94,13 +164,28 @@ pub fn local_input(input: EngineInput, block: &Range<u32>) -> EngineInput {
     }
 }
 
+/// Smallest synaptic delay (steps) of `input`, `u32::MAX` without synapses.
+pub fn min_delay(input: &EngineInput) -> u64 {
+    input
+        .synapses
+        .delay
+        .iter()
+        .copied()
+        .min()
+        .unwrap_or(u32::MAX) as u64
+}
+
 /// The engine of the neurons in `block` (global indices kept), each model kind's share split
-/// into chunks for `threads` workers as the single-process engine does.
+/// into chunks for `threads` workers as the single-process engine does. `min_delay` is the
+/// smallest delay over every process (one epoch length for all); `probes` may name only
+/// neurons of `block`.
 pub fn build_block_engine(
     net: &Network,
     input: EngineInput,
     threads: usize,
     block: &Range<u32>,
+    min_delay: u64,
+    probes: Vec<Probe>,
 ) -> Result<Engine<ModelGroup>, DistError> {
     let input = local_input(input, block);
     let total = (block.end - block.start).max(1) as usize;
@@ -122,7 +207,7 @@ pub fn build_block_engine(
             chunks.push(vec![(group, kg.gids[r].to_vec())]);
         }
     }
-    Ok(Engine::new_subset(chunks, input, Vec::new())?)
+    Ok(Engine::new_subset(chunks, input, probes, min_delay)?)
 }
 
 #[cfg(test)]

@@ -3,9 +3,12 @@
 //!
 //! ## How (issue #8, design.md "Engine principles")
 //!
-//! * [`decompose`]: every rank lowers the whole network, then simulates one contiguous block of
-//!   global neuron indices, balanced by incoming synapse count, holding only the synapses onto
-//!   its neurons (`Engine::new_subset`; sources keep their global indices).
+//! * [`decompose`]: every rank lowers the nodes (cheap, proportional to cells), counts each
+//!   neuron's incoming edges from the edge files' `target_to_source` index (or a chunked pass
+//!   over `target_node_id`) and takes one contiguous block of global neuron indices balanced by
+//!   synapse count. It then reads only the edges onto its block (`sonata::EdgeSelection`) and
+//!   only the virtual spikes that reach it, and builds its engine (`Engine::new_subset`; sources
+//!   keep their global indices; one epoch length, the minimum delay over all ranks).
 //! * [`exchange`]: the engine's min-delay epoch is the natural synchronisation point. After each
 //!   epoch every rank all-gathers (MPI_Allgatherv) its `(step, source)` spikes, and all ranks
 //!   queue the merged, `(step, source)`-sorted list, the order the single-process engine uses,
@@ -13,6 +16,8 @@
 //!   number of ranks and threads.
 //! * Output: after the all-gather every rank knows every spike; rank 0 keeps them and writes the
 //!   spike files, log and summary; the other ranks write nothing and show no progress bar.
+//!   Membrane reports ([`probes`]): each rank samples its own neurons, rank 0 gathers the
+//!   columns every ~64 Ki samples and writes the single-process report file.
 //! * Failure: an error on any rank prints `error (rank r of K): ...` and calls MPI_Abort, which
 //!   stops every rank (no rank is left waiting in a collective).
 //!
@@ -24,15 +29,17 @@ pub mod decompose;
 pub mod exchange;
 #[cfg(feature = "mpi")]
 mod mpi_comm;
+pub mod probes;
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::engine::{Engine, Probe};
+use crate::engine::{Engine, Probe, ProbeSink};
 use crate::engine::{EngineError, EngineInput, EngineStats, NoProbes};
 use crate::models::ModelGroup;
 use crate::network::Network;
+use crate::sonata::{Circuit, EdgeSelection};
 
 /// Errors of distributed runs.
 #[derive(Debug, thiserror::Error)]
@@ -41,8 +48,6 @@ pub enum DistError {
     Mpi(String),
     #[error("distributed run: {0}")]
     Build(String),
-    #[error("distributed run: {0}")]
-    Unsupported(String),
     #[error(transparent)]
     Engine(#[from] EngineError),
 }
@@ -55,6 +60,8 @@ pub trait Comm {
     fn all_gather_v(&self, local: &[u32]) -> (Vec<u32>, Vec<usize>);
     /// Every rank's `v`, in rank order.
     fn all_gather_f64(&self, v: f64) -> Vec<f64>;
+    /// Every rank's `local`, in rank order, on rank 0 (`None` on the others).
+    fn gather_f64_v(&self, local: &[f64]) -> Option<Vec<Vec<f64>>>;
     /// Stop every rank with exit code `code`.
     fn abort(&self, code: i32) -> !;
 }
@@ -74,13 +81,17 @@ pub struct CommStats {
     /// Time advancing this rank's neurons (the rest of an epoch is exchange and waiting).
     pub compute: Duration,
     pub gather: Duration,
+    /// Time gathering membrane-report samples to rank 0.
+    pub report_gather: Duration,
     pub words: u64,
 }
 
 /// This process's part in a distributed run.
 pub struct Session {
     comm: Box<dyn Comm>,
+    blocks: Vec<Range<u32>>,
     block: Range<u32>,
+    probes: Option<probes::ProbeSplit>,
     pub stats: CommStats,
 }
 
@@ -110,7 +121,9 @@ impl Session {
     pub fn new(comm: Box<dyn Comm>) -> Session {
         Session {
             comm,
+            blocks: Vec::new(),
             block: 0..0,
+            probes: None,
             stats: CommStats::default(),
         }
     }
@@ -123,7 +136,7 @@ impl Session {
     pub fn is_root(&self) -> bool {
         self.rank() == 0
     }
-    /// This rank's neurons (global indices), once [`Session::build_engine`] ran.
+    /// This rank's neurons (global indices), once [`Session::decompose`] ran.
     pub fn block(&self) -> Range<u32> {
         self.block.clone()
     }
@@ -137,7 +150,46 @@ impl Session {
         self.comm.abort(1)
     }
 
-    /// The engine of this rank's block of neurons (see [`decompose`]).
+    /// Choose this rank's block of neurons from `net`'s nodes and the edge files' in-degrees
+    /// (`circuit` needs no edges loaded); returns the edges this rank must read.
+    pub fn decompose(
+        &mut self,
+        circuit: &Circuit,
+        net: &Network,
+    ) -> Result<EdgeSelection, DistError> {
+        let cost = decompose::neuron_costs_from_files(circuit, net)?;
+        self.blocks = decompose::balanced_blocks(&cost, self.size());
+        self.block = self.blocks[self.rank()].clone();
+        Ok(decompose::block_selection(net, &self.block))
+    }
+
+    /// Collective: one log line per rank, `MPI rank r of K loaded E edges for targets [a, b)`,
+    /// and the total over ranks of each count in `counts` (edges per edge population).
+    pub fn loaded_edges(&self, counts: &[usize]) -> (Vec<String>, Vec<u64>) {
+        let mine: usize = counts.iter().sum();
+        let per_rank = self.comm.all_gather_f64(mine as f64);
+        let lines = (0..self.size())
+            .map(|r| {
+                let b = self.blocks.get(r).cloned().unwrap_or(0..0);
+                format!(
+                    "MPI rank {r} of {} loaded {} edges for targets [{}, {})",
+                    self.size(),
+                    per_rank[r],
+                    b.start,
+                    b.end
+                )
+            })
+            .collect();
+        let totals = counts
+            .iter()
+            .map(|&c| self.comm.all_gather_f64(c as f64).iter().sum::<f64>() as u64)
+            .collect();
+        (lines, totals)
+    }
+
+    /// The engine of this rank's block (after [`Session::decompose`]); `input` may hold all
+    /// synapses or only this rank's. `probes` are the run's probes over all neurons: this rank
+    /// samples its own, and [`Session::run`] gathers the rows on rank 0. Collective.
     pub fn build_engine(
         &mut self,
         net: &Network,
@@ -145,30 +197,39 @@ impl Session {
         threads: usize,
         probes: Vec<Probe>,
     ) -> Result<Engine<ModelGroup>, DistError> {
-        if !probes.is_empty() {
-            return Err(DistError::Unsupported(
-                "membrane reports are not supported in MPI runs yet; remove the reports section or run without mpirun".into(),
-            ));
+        if self.blocks.is_empty() {
+            let cost = decompose::neuron_costs(&input.synapses, input.n_neurons);
+            self.blocks = decompose::balanced_blocks(&cost, self.size());
+            self.block = self.blocks[self.rank()].clone();
         }
-        let cost = decompose::neuron_costs(&input.synapses, input.n_neurons);
-        let blocks = decompose::balanced_blocks(&cost, self.size());
-        self.block = blocks[self.rank()].clone();
-        decompose::build_block_engine(net, input, threads, &self.block)
+        let input = decompose::local_input(input, &self.block);
+        // one epoch length on every rank: the smallest delay of anyone's synapses
+        let mine = decompose::min_delay(&input) as f64;
+        let d_min = self
+            .comm
+            .all_gather_f64(mine)
+            .into_iter()
+            .fold(mine, f64::min) as u64;
+        let (split, local) = probes::ProbeSplit::new(probes, &self.blocks, self.rank());
+        self.probes = (!split.is_empty()).then_some(split);
+        decompose::build_block_engine(net, input, threads, &self.block, d_min, local)
     }
 
     /// Run `engine` to the end in lockstep with the other ranks; the epochs advance on `pool`,
     /// the exchange happens on the calling thread. `stop` (Ctrl-C) on any rank stops all at the
-    /// same epoch boundary. Only rank 0 keeps the recorded spikes. Returns the run's counters
-    /// with the synapse events summed over ranks.
+    /// same epoch boundary. Only rank 0 keeps the recorded spikes and receives the report rows
+    /// (`sink`). Returns the run's counters with the synapse events summed over ranks.
     pub fn run(
         &mut self,
         engine: &mut Engine<ModelGroup>,
         pool: &rayon::ThreadPool,
         stop: Option<&AtomicBool>,
         progress: &mut dyn FnMut(u64),
-    ) -> EngineStats {
+        sink: &mut dyn ProbeSink,
+    ) -> Result<EngineStats, DistError> {
         let root = self.is_root();
         let mut interrupted = false;
+        let mut split = self.probes.take();
         while engine.steps_done() < engine.n_steps() && !interrupted {
             let t0 = engine.steps_done();
             let t = Instant::now();
@@ -182,11 +243,20 @@ impl Session {
             self.stats.epochs += 1;
             self.stats.words += all.len() as u64;
             let (spikes, any_stop) = exchange::decode(t0, &all, &counts);
-            engine.finish_epoch(spikes, &mut NoProbes);
+            match split.as_mut() {
+                Some(sp) => engine.finish_epoch(spikes, sp),
+                None => engine.finish_epoch(spikes, &mut NoProbes),
+            }
             if !root {
                 engine.spikes.clear();
             }
             interrupted = any_stop;
+            let last = interrupted || engine.steps_done() >= engine.n_steps();
+            if let Some(sp) = split.as_mut() {
+                if sp.schedule(t0, engine.steps_done()) || last {
+                    self.gather_rows(sp, sink)?;
+                }
+            }
             progress(engine.steps_done());
         }
         let mut stats = engine.stats;
@@ -194,7 +264,21 @@ impl Session {
         stats.interrupted = interrupted;
         let events = self.comm.all_gather_f64(stats.events_delivered as f64);
         stats.events_delivered = events.iter().sum::<f64>() as u64;
-        stats
+        Ok(stats)
+    }
+
+    /// Collective: every rank's pending report samples to rank 0, which passes whole rows to
+    /// `sink`.
+    fn gather_rows(
+        &mut self,
+        split: &mut probes::ProbeSplit,
+        sink: &mut dyn ProbeSink,
+    ) -> Result<(), DistError> {
+        let local = split.take_local();
+        let t = Instant::now();
+        let parts = self.comm.gather_f64_v(&local);
+        self.stats.report_gather += t.elapsed();
+        split.deliver(parts.as_deref(), sink)
     }
 
     /// One line per rank for the log: block, compute time, time in the all-gather per epoch
@@ -204,12 +288,20 @@ impl Session {
         let times = self.comm.all_gather_f64(per_epoch);
         let totals = self.comm.all_gather_f64(self.stats.gather.as_secs_f64());
         let compute = self.comm.all_gather_f64(self.stats.compute.as_secs_f64());
+        let reports = self
+            .comm
+            .all_gather_f64(self.stats.report_gather.as_secs_f64());
         let starts = self.comm.all_gather_f64(self.block.start as f64);
         let ends = self.comm.all_gather_f64(self.block.end as f64);
         (0..self.size())
             .map(|r| {
+                let rep = if reports[r] > 0.0 {
+                    format!(", report gather {:.3} s", reports[r])
+                } else {
+                    String::new()
+                };
                 format!(
-                    "MPI rank {r} of {}: neurons {}..{}, compute {:.3} s, all-gather {:.1} µs/epoch over {} epochs ({:.3} s), {} words gathered",
+                    "MPI rank {r} of {}: neurons {}..{}, compute {:.3} s, all-gather {:.1} µs/epoch over {} epochs ({:.3} s), {} words gathered{rep}",
                     self.size(),
                     starts[r],
                     ends[r],

@@ -58,6 +58,42 @@ impl Comm for MpiComm {
         self.world.all_gather_into(&v, &mut out[..]);
         out
     }
+    fn gather_f64_v(&self, local: &[f64]) -> Option<Vec<Vec<f64>>> {
+        let root = self.world.process_at_rank(0);
+        let n = local.len() as i32;
+        if self.world.rank() != 0 {
+            root.gather_into(&n);
+            root.gather_varcount_into(local);
+            return None;
+        }
+        let mut counts = vec![0i32; self.size()];
+        root.gather_into_root(&n, &mut counts[..]);
+        let displs: Vec<i32> = counts
+            .iter()
+            .scan(0i32, |acc, &c| {
+                let d = *acc;
+                *acc += c;
+                Some(d)
+            })
+            .collect();
+        let total: usize = counts.iter().map(|&c| c as usize).sum();
+        let mut all = vec![0f64; total];
+        {
+            let mut part = PartitionMut::new(&mut all[..], &counts[..], &displs[..]);
+            root.gather_varcount_into_root(local, &mut part);
+        }
+        let mut at = 0;
+        Some(
+            counts
+                .iter()
+                .map(|&c| {
+                    let v = all[at..at + c as usize].to_vec();
+                    at += c as usize;
+                    v
+                })
+                .collect(),
+        )
+    }
     fn abort(&self, code: i32) -> ! {
         self.world.abort(code)
     }

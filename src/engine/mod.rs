@@ -218,27 +218,32 @@ impl<G: Group> Engine<G> {
         input: EngineInput,
         probes: Vec<Probe>,
     ) -> Result<Self, EngineError> {
-        Self::build(chunks, input, probes, false)
+        Self::build(chunks, input, probes, None)
     }
 
     /// Like [`Engine::new`] for a process that simulates only some neurons (distributed runs):
     /// `chunks` place a subset of `0..n_neurons`, sources keep their global indices, and every
     /// synapse target, clamp and probe must be a placed neuron. Drive it with
     /// [`Engine::advance_epoch`] + [`Engine::finish_epoch`], merging the other processes' spikes.
+    /// `min_delay` is the smallest delay (steps) of *all* processes' synapses, so that every
+    /// process uses the same epoch (its own synapses may all be longer).
     pub fn new_subset(
         chunks: Vec<Vec<(G, Vec<u32>)>>,
         input: EngineInput,
         probes: Vec<Probe>,
+        min_delay: u64,
     ) -> Result<Self, EngineError> {
-        Self::build(chunks, input, probes, true)
+        Self::build(chunks, input, probes, Some(min_delay))
     }
 
+    /// `global_min_delay`: `Some` for a subset engine (see [`Engine::new_subset`]).
     fn build(
         chunks: Vec<Vec<(G, Vec<u32>)>>,
         input: EngineInput,
         probes: Vec<Probe>,
-        subset: bool,
+        global_min_delay: Option<u64>,
     ) -> Result<Self, EngineError> {
+        let subset = global_min_delay.is_some();
         let n = input.n_neurons;
         let n_src = n + input.n_virtual;
         let syn = &input.synapses;
@@ -249,7 +254,9 @@ impl<G: Group> Engine<G> {
                 n_src
             )));
         }
-        let d_min = syn.delay.iter().copied().min().unwrap_or(u32::MAX).max(1) as u64;
+        let d_min = global_min_delay
+            .unwrap_or_else(|| syn.delay.iter().copied().min().unwrap_or(u32::MAX) as u64)
+            .max(1);
         let d_max = syn.delay.iter().copied().max().unwrap_or(1) as u64;
         // Epoch length: min delay, capped so that progress and Ctrl-C stay responsive and
         // networks without synapses still advance in blocks.

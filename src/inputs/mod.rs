@@ -330,4 +330,4 @@ mod tests {
 }
 
 mod setup;
-pub use setup::{build_drive, driven_virtual_populations, Drive};
+pub use setup::{build_drive, build_drive_for, driven_virtual_populations, Drive, DriveFilter};

@@ -105,6 +105,16 @@ fn resolve(p: &str) -> PathBuf {
     }
 }
 
+/// The part of the drive one process of a distributed run needs (issue #8): events onto the
+/// neurons it simulates and spikes of the virtual sources that reach them. Poisson trains are
+/// keyed by (seed, node id), so generating only the kept ones gives the same events.
+pub struct DriveFilter<'a> {
+    /// Keep Poisson events onto this global neuron index.
+    pub neuron: &'a dyn Fn(u32) -> bool,
+    /// Keep spikes of this virtual index.
+    pub virtual_source: &'a dyn Fn(u32) -> bool,
+}
+
 /// Build the external drive of every enabled input.
 pub fn build_drive(
     cfg: &SimulationConfig,
@@ -113,12 +123,25 @@ pub fn build_drive(
     dt: f64,
     tstop: f64,
 ) -> Result<Drive, InputError> {
+    build_drive_for(cfg, circuit, net, dt, tstop, None)
+}
+
+/// [`build_drive`] of one process of a distributed run (`filter`); the notes then count this
+/// process's events.
+pub fn build_drive_for(
+    cfg: &SimulationConfig,
+    circuit: &Circuit,
+    net: &Network,
+    dt: f64,
+    tstop: f64,
+    filter: Option<&DriveFilter>,
+) -> Result<Drive, InputError> {
     let mut d = Drive::default();
     let mut clamps: Vec<(u32, Vec<CurrentSteps>)> = Vec::new();
     for input in &cfg.inputs {
         match (input.input_type.as_str(), input.module.as_str()) {
             ("spikes", "sonata" | "h5" | "hdf5" | "csv") => {
-                spike_input(cfg, circuit, net, input, dt, &mut d)?
+                spike_input(cfg, circuit, net, input, dt, filter, &mut d)?
             }
             ("spikes", m) => {
                 return Err(field_err(
@@ -143,7 +166,7 @@ pub fn build_drive(
                     gids.len()
                 ));
             }
-            ("poisson", _) => poisson_input(cfg, circuit, net, input, dt, tstop, &mut d)?,
+            ("poisson", _) => poisson_input(cfg, circuit, net, input, dt, tstop, filter, &mut d)?,
             (t, m) => d.notes.push(format!(
                 "WARNING: input {}: unknown input_type '{t}' (module '{m}'), ignored",
                 input.name
@@ -166,6 +189,7 @@ fn spike_input(
     net: &Network,
     input: &InputConfig,
     dt: f64,
+    filter: Option<&DriveFilter>,
     d: &mut Drive,
 ) -> Result<(), InputError> {
     let file = input
@@ -211,6 +235,7 @@ fn spike_input(
         let ev = virtual_events(&file, &train.node_ids, &train.timestamps_ms, dt, &|id| {
             if chosen.contains(&id) {
                 vp.vid(id)
+                    .filter(|&v| filter.is_none_or(|f| (f.virtual_source)(v)))
             } else {
                 None
             }
@@ -315,6 +340,7 @@ fn gids_of(
     Ok(out)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn poisson_input(
     cfg: &SimulationConfig,
     circuit: &Circuit,
@@ -322,6 +348,7 @@ fn poisson_input(
     input: &InputConfig,
     dt: f64,
     tstop: f64,
+    filter: Option<&DriveFilter>,
     d: &mut Drive,
 ) -> Result<(), InputError> {
     let rate = num(input, "rate")?.ok_or_else(|| field_err(input, "rate", "missing (Hz)"))?;
@@ -364,6 +391,9 @@ fn poisson_input(
                 .or_else(|_| params.port_for(1, weight)),
         }
         .map_err(|e| field_err(input, "receptor_type", e.to_string()))?;
+        if filter.is_some_and(|f| !(f.neuron)(gid)) {
+            continue; // checked like every other cell, simulated elsewhere
+        }
         let node_id = net.node_of(gid).map(|(_, id)| id).unwrap_or(gid as u64);
         let before = d.direct.len();
         poisson_events(

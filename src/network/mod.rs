@@ -203,6 +203,18 @@ pub fn lower(
     dt: f64,
     active_virtual: &dyn Fn(&str) -> bool,
 ) -> Result<Network, NetworkError> {
+    let mut net = lower_nodes(circuit, dt, active_virtual)?;
+    add_synapses(&mut net, circuit)?;
+    Ok(net)
+}
+
+/// The nodes part of [`lower`]: global indices, populations and model groups, no synapses
+/// (a distributed run decides from these which neurons it simulates before reading edges).
+pub fn lower_nodes(
+    circuit: &Circuit,
+    dt: f64,
+    active_virtual: &dyn Fn(&str) -> bool,
+) -> Result<Network, NetworkError> {
     let mut populations = Vec::new();
     let mut virtual_populations = Vec::new();
     let mut kinds: Vec<KindGroup> = Vec::new();
@@ -299,9 +311,7 @@ pub fn lower(
             n_virtual += len;
         }
     }
-    let mut edges: Vec<(u32, u32, u16, u32, f64)> = Vec::new();
-    let mut edge_counts = Vec::new();
-    let mut net = Network {
+    Ok(Network {
         dt,
         populations,
         virtual_populations,
@@ -311,15 +321,30 @@ pub fn lower(
         n_virtual: n_virtual as usize,
         synapses: Synapses::default(),
         edge_counts: Vec::new(),
-    };
+    })
+}
+
+/// The synapses part of [`lower`]: the circuit's loaded edges (all, or a distributed run's
+/// selection) into `net.synapses` (CSR by source; each source's edges in file order, edge
+/// populations in circuit order) and `net.edge_counts`.
+pub fn add_synapses(net: &mut Network, circuit: &Circuit) -> Result<(), NetworkError> {
+    let mut edges: Vec<(u32, u32, u16, u32, f64)> = Vec::new();
+    let mut edge_counts = Vec::new();
     for ep in &circuit.edges {
         let before = edges.len();
-        lower_edges(circuit, &net, ep, dt, &mut edges)?;
+        lower_edges(circuit, net, ep, net.dt, &mut edges)?;
         edge_counts.push((ep.name.clone(), edges.len() - before));
     }
     net.synapses = Synapses::from_edges(net.n_neurons + net.n_virtual, &edges);
     net.edge_counts = edge_counts;
-    Ok(net)
+    Ok(())
+}
+
+/// Whether `lower` keeps the edges of `ep` at all: its source population is simulated or a
+/// driven virtual population (others are never created by BMTK).
+pub fn edges_used(net: &Network, ep: &EdgePopulation) -> bool {
+    net.population(&ep.source_population).is_some()
+        || net.virtual_population(&ep.source_population).is_some()
 }
 
 fn lower_edges(
@@ -378,7 +403,7 @@ fn lower_edges(
                 }
                 return Err(invalid(
                     &ep.edges_file,
-                    format!("/edges/{}/source_node_id[{i}]", ep.name),
+                    format!("/edges/{}/source_node_id[{}]", ep.name, ep.rows.row(i)),
                     s,
                     format!("no such node in population '{}'", ep.source_population),
                 ));
@@ -388,7 +413,7 @@ fn lower_edges(
         let Some(gid) = tgt.gid(t_id) else {
             return Err(invalid(
                 &ep.edges_file,
-                format!("/edges/{}/target_node_id[{i}]", ep.name),
+                format!("/edges/{}/target_node_id[{}]", ep.name, ep.rows.row(i)),
                 t_id,
                 format!("no simulated node with this id in population '{}' (virtual nodes cannot be targets)", tgt.name),
             ));

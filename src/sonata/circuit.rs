@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::config::{json_message, Components, Networks, SimulationConfig};
 
-use super::edges::{edge_types_from_table, read_edges_file};
+use super::edges::{count_targets, edge_types_from_table, read_edges_file, EdgeSelection};
 use super::error::SonataError;
 use super::nodes::{node_types_from_table, read_nodes_file};
 use super::types_csv::read_types_csv;
@@ -67,6 +67,14 @@ impl Circuit {
     /// Load the circuit of a config (`networks` + `components`).
     /// Missing network files are reported at the config field that names them.
     pub fn load(cfg: &SimulationConfig) -> Result<Circuit, SonataError> {
+        Self::load_selected(cfg, &EdgeSelection::All)
+    }
+
+    /// [`Circuit::load`] reading only the edges `sel` selects (distributed runs).
+    pub fn load_selected(
+        cfg: &SimulationConfig,
+        sel: &EdgeSelection,
+    ) -> Result<Circuit, SonataError> {
         let origin = cfg.origin_of("networks");
         let n = &cfg.networks;
         let files = n
@@ -106,13 +114,22 @@ impl Circuit {
                 ));
             }
         }
-        Self::from_networks(&cfg.networks, &cfg.components)
+        Self::from_networks_selected(&cfg.networks, &cfg.components, sel)
     }
 
     /// Load from explicit file lists.
     pub fn from_networks(
         networks: &Networks,
         components: &Components,
+    ) -> Result<Circuit, SonataError> {
+        Self::from_networks_selected(networks, components, &EdgeSelection::All)
+    }
+
+    /// [`Circuit::from_networks`] reading only the edges `sel` selects.
+    pub fn from_networks_selected(
+        networks: &Networks,
+        components: &Components,
+        sel: &EdgeSelection,
     ) -> Result<Circuit, SonataError> {
         let mut cache = JsonCache::default();
         let mut nodes: Vec<NodePopulation> = Vec::new();
@@ -158,6 +175,26 @@ impl Circuit {
                 nodes.push(pop);
             }
         }
+        let mut circuit = Circuit {
+            nodes,
+            edges: Vec::new(),
+            components: components.clone(),
+        };
+        circuit.load_edges(networks, sel)?;
+        Ok(circuit)
+    }
+
+    /// (Re)read the edge populations of `networks`, only the edges `sel` selects. A distributed
+    /// run first loads the circuit with no edges (nodes and edge metadata), decides which
+    /// neurons each process simulates, then loads their incoming edges with this.
+    pub fn load_edges(
+        &mut self,
+        networks: &Networks,
+        sel: &EdgeSelection,
+    ) -> Result<(), SonataError> {
+        let components = &self.components;
+        let nodes = &self.nodes;
+        let mut cache = JsonCache::default();
         let mut edges: Vec<EdgePopulation> = Vec::new();
         for ef in &networks.edges {
             let table = read_types_csv(&ef.edge_types_file)?;
@@ -178,7 +215,7 @@ impl Circuit {
                 t.dynamics_params = Some(cache.load(&path, &ef.edge_types_file, t.line, &dp)?);
                 t.dynamics_params_file = Some(path);
             }
-            for pop in read_edges_file(&ef.edges_file, &ef.edge_types_file, &types)? {
+            for pop in read_edges_file(&ef.edges_file, &ef.edge_types_file, &types, sel)? {
                 if let Some(prev) = edges.iter().find(|p| p.name == pop.name) {
                     return Err(SonataError::invalid(
                         &ef.edges_file,
@@ -190,15 +227,40 @@ impl Circuit {
                         ),
                     ));
                 }
-                check_endpoints(&pop, &nodes)?;
+                check_endpoints(&pop, nodes)?;
                 edges.push(pop);
             }
         }
-        Ok(Circuit {
-            nodes,
-            edges,
-            components: components.clone(),
-        })
+        self.edges = edges;
+        Ok(())
+    }
+
+    /// Number of edges of edge population `k` (all of them, whatever was loaded) onto each
+    /// node of its target population, by node index, read cheaply from the file's
+    /// `target_to_source` index or a chunked pass over `target_node_id` (issue #8: balancing
+    /// processes by synapse count before any edge is loaded).
+    pub fn in_degrees(&self, k: usize) -> Result<Vec<u64>, SonataError> {
+        let Some(e) = self.edges.get(k) else {
+            return Ok(Vec::new());
+        };
+        let Some(np) = self.node_population(&e.target_population) else {
+            return Err(SonataError::invalid(
+                &e.edges_file,
+                format!("/edges/{}/target_node_id@node_population", e.name),
+                &e.target_population,
+                "no node population of that name in the config's networks.nodes",
+            ));
+        };
+        let n = np.len();
+        let contiguous = np.ids_are_contiguous();
+        let slot = |id: u64| {
+            if contiguous {
+                (id < n as u64).then_some(id as usize)
+            } else {
+                np.index_of(id)
+            }
+        };
+        count_targets(&e.edges_file, &e.name, n, &slot)
     }
 
     pub fn node_population(&self, name: &str) -> Option<&NodePopulation> {

@@ -2,6 +2,7 @@
 //! per-edge weight and delay (§2.4).
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -54,7 +55,9 @@ impl EdgeType {
     }
 }
 
-/// One edge population. Edge `i` is row `i` of the h5 datasets (BMTK sorts by target id).
+/// One edge population: all its edges, or those a distributed run selected
+/// ([`EdgeSelection`]). Loaded edge `i` is file row `rows.row(i)` of the h5 datasets (BMTK
+/// sorts by target id); loaded edges keep the file order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EdgePopulation {
     pub name: String,
@@ -80,6 +83,10 @@ pub struct EdgePopulation {
     /// Name of the `indices/*/node_id_to_range(s)` dataset if the file has indices
     /// (BMTK writes `node_id_to_range`, the spec `node_id_to_ranges`; neither is needed).
     pub indices: Option<String>,
+    /// Edges in the file (the loaded ones are `len()`, see [`EdgeSelection`]).
+    pub n_total: usize,
+    /// File rows of the loaded edges.
+    pub rows: EdgeRows,
     /// edge_types rows by id (all rows of the CSV, including types without edges here).
     pub edge_types: BTreeMap<u64, EdgeType>,
 }
@@ -105,6 +112,21 @@ pub struct EdgeTypeSummary {
 }
 
 impl EdgePopulation {
+    /// Free the per-edge columns once the edges are lowered into synapses (metadata and types
+    /// stay), so the engine is built without a second copy of every edge alive.
+    pub fn release_rows(&mut self) {
+        for v in [&mut self.source_ids, &mut self.target_ids] {
+            *v = Vec::new();
+        }
+        self.edge_type_ids = Vec::new();
+        for c in [&mut self.nsyns, &mut self.syn_weight, &mut self.delay] {
+            if c.is_some() {
+                *c = Some(Vec::new());
+            }
+        }
+        self.rows = EdgeRows::default();
+    }
+
     pub fn len(&self) -> usize {
         self.source_ids.len()
     }
@@ -160,8 +182,9 @@ impl EdgePopulation {
             format!("line {}: syn_weight", t.line),
             "NULL",
             format!(
-                "edge type {} has no syn_weight and edge {i} of {} has none in its h5 group",
+                "edge type {} has no syn_weight and edge {} of {} has none in its h5 group",
                 t.edge_type_id,
+                self.rows.row(i),
                 self.edges_file.display()
             ),
         )
@@ -345,12 +368,279 @@ pub(crate) fn edge_types_from_table(t: &TypeTable) -> Result<BTreeMap<u64, EdgeT
     Ok(out)
 }
 
-/// Read every population of one edges h5 file. Source/target ids are checked against the
-/// node populations by the circuit loader.
+/// Which edges to read. Distributed runs (issue #8) read only the edges onto the neurons a
+/// process simulates; everything else reads all.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum EdgeSelection {
+    /// Every edge of every population.
+    #[default]
+    All,
+    /// Only the edges onto these node ids, per target population name (sorted, disjoint id
+    /// ranges). Edge populations whose target population is absent load no edges, only their
+    /// metadata (populations, types, groups, total count).
+    Targets(BTreeMap<String, Vec<Range<u64>>>),
+}
+
+impl EdgeSelection {
+    /// The id ranges selected in target population `pop`; `None` = all edges.
+    fn targets_of(&self, pop: &str) -> Option<&[Range<u64>]> {
+        match self {
+            EdgeSelection::All => None,
+            EdgeSelection::Targets(m) => Some(m.get(pop).map_or(&[][..], |v| &v[..])),
+        }
+    }
+}
+
+/// The file rows of the loaded edges: ascending, disjoint row ranges. Loaded edge `i` is file
+/// row [`EdgeRows::row`]`(i)`, so messages name the row a user finds in the file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EdgeRows {
+    ranges: Vec<Range<usize>>,
+    /// Loaded edges before each range.
+    before: Vec<usize>,
+}
+
+impl EdgeRows {
+    fn new(ranges: Vec<Range<usize>>) -> Self {
+        let before = ranges
+            .iter()
+            .scan(0usize, |acc, r| {
+                let b = *acc;
+                *acc += r.len();
+                Some(b)
+            })
+            .collect();
+        EdgeRows { ranges, before }
+    }
+
+    /// File row of loaded edge `i`.
+    pub fn row(&self, i: usize) -> usize {
+        match self.before.partition_point(|&b| b <= i).checked_sub(1) {
+            Some(k) => self.ranges[k].start + (i - self.before[k]),
+            None => i,
+        }
+    }
+
+    /// The row ranges read.
+    pub fn ranges(&self) -> &[Range<usize>] {
+        &self.ranges
+    }
+
+    /// File rows of the loaded edges in order.
+    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.ranges.iter().flat_map(|r| r.clone())
+    }
+}
+
+/// Rows read per request when scanning a column (bounded memory for 10^8-edge files).
+const SCAN_ROWS: usize = 1 << 20;
+
+fn in_ranges(ranges: &[Range<u64>], x: u64) -> bool {
+    let k = ranges.partition_point(|r| r.end <= x);
+    k < ranges.len() && ranges[k].start <= x
+}
+
+/// Append `r`, extending the last range when they touch.
+fn push_merge(v: &mut Vec<Range<usize>>, r: Range<usize>) {
+    if r.is_empty() {
+        return;
+    }
+    match v.last_mut() {
+        Some(l) if l.end == r.start => l.end = r.end,
+        _ => v.push(r),
+    }
+}
+
+/// Sort and merge overlapping or touching ranges.
+fn normalise(mut v: Vec<Range<usize>>) -> Vec<Range<usize>> {
+    v.sort_unstable_by_key(|r| (r.start, r.end));
+    let mut out: Vec<Range<usize>> = Vec::with_capacity(v.len());
+    for r in v.into_iter().filter(|r| !r.is_empty()) {
+        match out.last_mut() {
+            Some(l) if r.start <= l.end => l.end = l.end.max(r.end),
+            _ => out.push(r),
+        }
+    }
+    out
+}
+
+/// `indices/target_to_source` (node_id_to_range[s], range_to_edge_id), if the file has it.
+fn target_index(
+    file: &Path,
+    g: &hdf5::Group,
+) -> Result<Option<(hdf5::Dataset, hdf5::Dataset)>, SonataError> {
+    if !g.link_exists("indices") {
+        return Ok(None);
+    }
+    let ig = h5::group(file, g, "indices")?;
+    if !ig.link_exists("target_to_source") {
+        return Ok(None);
+    }
+    let t = h5::group(file, &ig, "target_to_source")?;
+    let Some(name) = ["node_id_to_ranges", "node_id_to_range"]
+        .into_iter()
+        .find(|n| t.link_exists(n))
+    else {
+        return Ok(None);
+    };
+    let n2r = h5::dataset(file, &t, name)?;
+    Ok(h5::opt_dataset(file, &t, "range_to_edge_id")?.map(|r2e| (n2r, r2e)))
+}
+
+/// Read rows `range` of an index table in bounded requests, calling `f(row, pair)`.
+fn for_pairs(
+    file: &Path,
+    ds: &hdf5::Dataset,
+    range: Range<usize>,
+    f: &mut dyn FnMut(usize, [u64; 2]) -> Result<(), SonataError>,
+) -> Result<(), SonataError> {
+    let mut a = range.start;
+    while a < range.end {
+        let b = (a + SCAN_ROWS).min(range.end);
+        for (k, p) in h5::read_pairs(file, ds, a..b)?.into_iter().enumerate() {
+            f(a + k, p)?;
+        }
+        a = b;
+    }
+    Ok(())
+}
+
+/// File rows of the edges onto `targets` (sorted id ranges): from the target_to_source index
+/// when present (only the index rows of those ids are read), else a chunked pass over
+/// `target_node_id`. Ascending, merged.
+fn select_rows(
+    file: &Path,
+    base: &str,
+    g: &hdf5::Group,
+    trg_ds: &hdf5::Dataset,
+    n: usize,
+    targets: &[Range<u64>],
+) -> Result<Vec<Range<usize>>, SonataError> {
+    if targets.is_empty() || n == 0 {
+        return Ok(Vec::new());
+    }
+    let mut rows = Vec::new();
+    if let Some((n2r, r2e)) = target_index(file, g)? {
+        let n_ids = h5::shape(&n2r).first().copied().unwrap_or(0);
+        let n_ranges = h5::shape(&r2e).first().copied().unwrap_or(0);
+        let mut spans: Vec<Range<usize>> = Vec::new();
+        for t in targets {
+            let a = (t.start.min(n_ids as u64)) as usize;
+            let b = (t.end.min(n_ids as u64)) as usize;
+            for_pairs(file, &n2r, a..b, &mut |id, [r0, r1]| {
+                if r0 > r1 || r1 > n_ranges as u64 {
+                    return Err(SonataError::invalid(
+                        file,
+                        format!("{}[{id}]", n2r.name()),
+                        format!("[{r0}, {r1}]"),
+                        format!("not a range of the {n_ranges} rows of {base}/indices/target_to_source/range_to_edge_id"),
+                    ));
+                }
+                push_merge(&mut spans, r0 as usize..r1 as usize);
+                Ok(())
+            })?;
+        }
+        for span in normalise(spans) {
+            for_pairs(file, &r2e, span, &mut |k, [e0, e1]| {
+                if e0 > e1 || e1 > n as u64 {
+                    return Err(SonataError::invalid(
+                        file,
+                        format!("{}[{k}]", r2e.name()),
+                        format!("[{e0}, {e1}]"),
+                        format!("not a range of the {n} edges"),
+                    ));
+                }
+                push_merge(&mut rows, e0 as usize..e1 as usize);
+                Ok(())
+            })?;
+        }
+    } else {
+        let mut a = 0;
+        while a < n {
+            let b = (a + SCAN_ROWS).min(n);
+            let ids = h5::read_u64_rows(file, trg_ds, Some(std::slice::from_ref(&(a..b))))?;
+            for (k, &t) in ids.iter().enumerate() {
+                if in_ranges(targets, t) {
+                    push_merge(&mut rows, a + k..a + k + 1);
+                }
+            }
+            a = b;
+        }
+    }
+    Ok(normalise(rows))
+}
+
+/// Number of edges of population `name` in `edges_file` onto each target node, without
+/// reading the edges: from `indices/target_to_source` when present, else a chunked pass over
+/// `target_node_id`. `slot(id)` is the node's index among `n_slots` (`None`: not a node).
+pub(crate) fn count_targets(
+    edges_file: &Path,
+    name: &str,
+    n_slots: usize,
+    slot: &dyn Fn(u64) -> Option<usize>,
+) -> Result<Vec<u64>, SonataError> {
+    let f = h5::open(edges_file)?;
+    let root = h5::group(edges_file, &f, "edges")?;
+    let g = h5::group(edges_file, &root, name)?;
+    let trg_ds = h5::dataset(edges_file, &g, "target_node_id")?;
+    let field = format!("/edges/{name}/target_node_id");
+    let out_of_range = |id: u64| {
+        SonataError::invalid(
+            edges_file,
+            &field,
+            id,
+            format!("out of range: the target population has {n_slots} nodes"),
+        )
+    };
+    let mut counts = vec![0u64; n_slots];
+    if let Some((n2r, r2e)) = target_index(edges_file, &g)? {
+        // edges per range (prefix sums), then per node the sum over its ranges
+        let n_ranges = h5::shape(&r2e).first().copied().unwrap_or(0);
+        let mut prefix = Vec::with_capacity(n_ranges + 1);
+        prefix.push(0u64);
+        for_pairs(edges_file, &r2e, 0..n_ranges, &mut |_, [e0, e1]| {
+            let last = prefix[prefix.len() - 1];
+            prefix.push(last + e1.saturating_sub(e0));
+            Ok(())
+        })?;
+        let n_ids = h5::shape(&n2r).first().copied().unwrap_or(0);
+        for_pairs(edges_file, &n2r, 0..n_ids, &mut |id, [r0, r1]| {
+            if r0 >= r1 {
+                return Ok(());
+            }
+            let (Some(a), Some(b)) = (prefix.get(r0 as usize), prefix.get(r1 as usize)) else {
+                return Err(SonataError::invalid(
+                    edges_file,
+                    format!("{}[{id}]", n2r.name()),
+                    format!("[{r0}, {r1}]"),
+                    format!("not a range of the {n_ranges} rows of range_to_edge_id"),
+                ));
+            };
+            let s = slot(id as u64).ok_or_else(|| out_of_range(id as u64))?;
+            counts[s] += b - a;
+            Ok(())
+        })?;
+    } else {
+        let n = h5::shape(&trg_ds).first().copied().unwrap_or(0);
+        let mut a = 0;
+        while a < n {
+            let b = (a + SCAN_ROWS).min(n);
+            for t in h5::read_u64_rows(edges_file, &trg_ds, Some(std::slice::from_ref(&(a..b))))? {
+                counts[slot(t).ok_or_else(|| out_of_range(t))?] += 1;
+            }
+            a = b;
+        }
+    }
+    Ok(counts)
+}
+
+/// Read every population of one edges h5 file (the rows `sel` asks for). Source/target ids
+/// are checked against the node populations by the circuit loader.
 pub(crate) fn read_edges_file(
     edges_file: &Path,
     types_file: &Path,
     types: &BTreeMap<u64, EdgeType>,
+    sel: &EdgeSelection,
 ) -> Result<Vec<EdgePopulation>, SonataError> {
     let f = h5::open(edges_file)?;
     let root = h5::group(edges_file, &f, "edges")?;
@@ -358,7 +648,9 @@ pub(crate) fn read_edges_file(
     let mut out = Vec::with_capacity(pops.len());
     for name in pops {
         let g = h5::group(edges_file, &root, &name)?;
-        out.push(read_population(edges_file, types_file, &name, &g, types)?);
+        out.push(read_population(
+            edges_file, types_file, &name, &g, types, sel,
+        )?);
     }
     Ok(out)
 }
@@ -369,6 +661,7 @@ fn read_population(
     name: &str,
     g: &hdf5::Group,
     types: &BTreeMap<u64, EdgeType>,
+    sel: &EdgeSelection,
 ) -> Result<EdgePopulation, SonataError> {
     let base = format!("/edges/{name}");
     let src_ds = h5::dataset(file, g, "source_node_id")?;
@@ -382,9 +675,8 @@ fn read_population(
     };
     let source_population = pop_attr(&src_ds, "source_node_id")?;
     let target_population = pop_attr(&trg_ds, "target_node_id")?;
-    let source_ids = h5::read_u64(file, &src_ds)?;
-    let target_ids = h5::read_u64(file, &trg_ds)?;
-    let n = source_ids.len();
+    let len_of = |ds: &hdf5::Dataset| h5::shape(ds).first().copied().unwrap_or(0);
+    let n = len_of(&src_ds);
     let check_len = |what: &str, len: usize| -> Result<(), SonataError> {
         if len == n {
             Ok(())
@@ -397,24 +689,57 @@ fn read_population(
             ))
         }
     };
-    check_len("target_node_id", target_ids.len())?;
-    let edge_type_ids = h5::read_u32(file, &h5::dataset(file, g, "edge_type_id")?)?;
-    check_len("edge_type_id", edge_type_ids.len())?;
+    check_len("target_node_id", len_of(&trg_ds))?;
+    let type_ds = h5::dataset(file, g, "edge_type_id")?;
+    check_len("edge_type_id", len_of(&type_ds))?;
+    let gid_ds = h5::opt_dataset(file, g, "edge_group_id")?;
+    let gidx_ds = h5::opt_dataset(file, g, "edge_group_index")?;
+    for (what, ds) in [("edge_group_id", &gid_ds), ("edge_group_index", &gidx_ds)] {
+        if let Some(ds) = ds {
+            check_len(what, len_of(ds))?;
+        }
+    }
+
+    // The rows to read: all (whole-dataset reads, the single-process path) or a selection.
+    let targets = sel.targets_of(&target_population);
+    let row_ranges = match targets {
+        None => std::iter::once(0..n).collect(),
+        Some(t) => select_rows(file, &base, g, &trg_ds, n, t)?,
+    };
+    let rows_sel: h5::Rows = targets.map(|_| &row_ranges[..]);
+    let rows = EdgeRows::new(row_ranges.clone());
+
+    let source_ids = h5::read_u64_rows(file, &src_ds, rows_sel)?;
+    let target_ids = h5::read_u64_rows(file, &trg_ds, rows_sel)?;
+    let m = source_ids.len();
+    if let Some(t) = targets {
+        // an index inconsistent with target_node_id would silently lose or add edges
+        if let Some(k) = target_ids.iter().position(|&x| !in_ranges(t, x)) {
+            return Err(SonataError::invalid(
+                file,
+                format!("{base}/target_node_id[{}]", rows.row(k)),
+                target_ids[k],
+                format!("{base}/indices/target_to_source lists this edge for other target ids"),
+            ));
+        }
+    }
+    let edge_type_ids = h5::read_u32_rows(file, &type_ds, rows_sel)?;
     let tindex = TypeIndex::new(types);
     if let Some(i) = edge_type_ids.iter().position(|&t| tindex.find(t).is_none()) {
         return Err(SonataError::invalid(
             file,
-            format!("{base}/edge_type_id[{i}]"),
+            format!("{base}/edge_type_id[{}]", rows.row(i)),
             edge_type_ids[i],
             format!("not in edge types file {}", types_file.display()),
         ));
     }
 
-    // Groups: the three columns PointNet uses are read whole; others are only named.
+    // Groups: the three columns PointNet uses are read (the selected rows); others are only
+    // named.
     struct EdgeGroup {
         path: String,
         rows: Option<usize>,
-        cols: BTreeMap<&'static str, Vec<f64>>,
+        cols: BTreeMap<&'static str, hdf5::Dataset>,
     }
     let (subgroups, _) = h5::members(file, g)?;
     let mut groups: BTreeMap<u32, EdgeGroup> = BTreeMap::new();
@@ -424,12 +749,12 @@ fn read_population(
         let path = format!("{base}/{sg}");
         let grp = h5::group(file, g, &sg)?;
         let (subs, dsets) = h5::members(file, &grp)?;
-        let mut rows: Option<(usize, String)> = None;
+        let mut grows: Option<(usize, String)> = None;
         let mut cols = BTreeMap::new();
         for d in dsets {
             let ds = h5::dataset(file, &grp, &d)?;
             let len = h5::shape(&ds).first().copied().unwrap_or(0);
-            match &rows {
+            match &grows {
                 Some((l, first)) if *l != len => {
                     return Err(SonataError::invalid(
                         file,
@@ -438,12 +763,12 @@ fn read_population(
                         format!("expected {l} rows like {path}/{first}"),
                     ))
                 }
-                None => rows = Some((len, d.clone())),
+                None => grows = Some((len, d.clone())),
                 _ => {}
             }
             match ["nsyns", "syn_weight", "delay"].iter().find(|k| **k == d) {
                 Some(k) => {
-                    cols.insert(*k, h5::read_f64(file, &ds)?);
+                    cols.insert(*k, ds);
                 }
                 None => {
                     if !other_columns.contains(&d) {
@@ -461,101 +786,110 @@ fn read_population(
             id,
             EdgeGroup {
                 path,
-                rows: rows.map(|r| r.0),
+                rows: grows.map(|r| r.0),
                 cols,
             },
         );
     }
-    let group_ids = match h5::opt_dataset(file, g, "edge_group_id")? {
-        Some(d) => Some(h5::read_u32(file, &d)?),
+    let group_ids = match &gid_ds {
+        Some(d) => Some(h5::read_u32_rows(file, d, rows_sel)?),
         None => None,
     };
-    if let Some(v) = &group_ids {
-        check_len("edge_group_id", v.len())?;
-    }
-    let group_index = match h5::opt_dataset(file, g, "edge_group_index")? {
-        Some(d) => Some(h5::read_u64(file, &d)?),
+    let group_index = match &gidx_ds {
+        Some(d) => Some(h5::read_u64_rows(file, d, rows_sel)?),
         None => None,
     };
-    if let Some(v) = &group_index {
-        check_len("edge_group_index", v.len())?;
-    }
     let gid = |i: usize| group_ids.as_ref().map_or(0, |v| v[i]);
-    let gidx = |i: usize| group_index.as_ref().map_or(i as u64, |v| v[i]);
-    // Fast path (every BMTK file): one group, every edge in it, indices 0..E.
+    let gidx = |i: usize| group_index.as_ref().map_or(rows.row(i) as u64, |v| v[i]);
+    // Fast path (every BMTK file): one group, every edge in it, edge_group_index = row.
     let single = groups.keys().next().copied().filter(|_| groups.len() == 1);
-    let single_identity = single.is_some_and(|only| {
+    let mut single_identity = single.is_some_and(|only| {
         group_ids
             .as_ref()
             .map_or(only == 0, |v| v.iter().all(|&x| x == only))
             && group_index
                 .as_ref()
-                .is_none_or(|v| v.iter().enumerate().all(|(i, &x)| x == i as u64))
+                .is_none_or(|v| v.iter().zip(rows.iter()).all(|(&x, r)| x == r as u64))
     });
     if single_identity {
         let grp = groups.values().next().map(|g| (g.path.clone(), g.rows));
-        if let Some((path, Some(rows))) = grp {
-            if rows != n {
-                return Err(SonataError::invalid(
-                    file,
-                    path,
-                    format!("{rows} rows"),
-                    format!("expected {n} rows (one per edge, edge_group_index = 0..{n})"),
-                ));
+        if let Some((path, Some(grows))) = grp {
+            if grows != n {
+                if targets.is_none() {
+                    return Err(SonataError::invalid(
+                        file,
+                        path,
+                        format!("{grows} rows"),
+                        format!("expected {n} rows (one per edge, edge_group_index = 0..{n})"),
+                    ));
+                }
+                // a selection: the general path checks each selected edge's group row
+                single_identity = false;
             }
         }
-    } else if !groups.is_empty() {
-        // Validate every edge's group reference (dense table by group id).
+    }
+    if !single_identity && !groups.is_empty() {
+        // Validate every loaded edge's group reference (dense table by group id).
         let max_gid = groups.keys().next_back().copied().unwrap_or(0) as usize;
         let mut table: Vec<Option<&EdgeGroup>> = vec![None; max_gid + 1];
         for (k, v) in &groups {
             table[*k as usize] = Some(v);
         }
-        for i in 0..n {
+        for i in 0..m {
             let g_id = gid(i);
             let Some(Some(grp)) = table.get(g_id as usize) else {
                 return Err(SonataError::invalid(
                     file,
-                    format!("{base}/edge_group_id[{i}]"),
+                    format!("{base}/edge_group_id[{}]", rows.row(i)),
                     g_id,
                     format!("no group {base}/{g_id}"),
                 ));
             };
-            if let Some(rows) = grp.rows {
-                if gidx(i) >= rows as u64 {
+            if let Some(grows) = grp.rows {
+                if gidx(i) >= grows as u64 {
                     return Err(SonataError::invalid(
                         file,
-                        format!("{base}/edge_group_index[{i}]"),
+                        format!("{base}/edge_group_index[{}]", rows.row(i)),
                         gidx(i),
-                        format!("out of range: group {} has {rows} rows", grp.path),
+                        format!("out of range: group {} has {grows} rows", grp.path),
                     ));
                 }
             }
         }
     }
     let n_groups = groups.len();
-    // Flatten one column over the groups; NaN where an edge's group lacks it.
-    let mut flatten = |key: &str| -> Option<Vec<f64>> {
+    // Flatten one column over the groups; NaN where an edge's group lacks it. Outside the fast
+    // path (several groups: not written by BMTK) the groups' columns are read whole.
+    let flatten = |key: &str| -> Result<Option<Vec<f64>>, SonataError> {
         if !groups.values().any(|g| g.cols.contains_key(key)) {
-            return None;
+            return Ok(None);
         }
         if single_identity {
-            return groups.values_mut().next().and_then(|g| g.cols.remove(key));
+            return match groups.values().next().and_then(|g| g.cols.get(key)) {
+                Some(ds) => Ok(Some(h5::read_f64_rows(file, ds, rows_sel)?)),
+                None => Ok(None),
+            };
         }
-        Some(
-            (0..n)
-                .map(
-                    |i| match groups.get(&gid(i)).and_then(|g| g.cols.get(key)) {
-                        Some(v) => v.get(gidx(i) as usize).copied().unwrap_or(f64::NAN),
-                        None => f64::NAN,
-                    },
-                )
+        let mut whole: BTreeMap<u32, Vec<f64>> = BTreeMap::new();
+        if m > 0 {
+            for (id, grp) in &groups {
+                if let Some(ds) = grp.cols.get(key) {
+                    whole.insert(*id, h5::read_f64(file, ds)?);
+                }
+            }
+        }
+        Ok(Some(
+            (0..m)
+                .map(|i| match whole.get(&gid(i)) {
+                    Some(v) => v.get(gidx(i) as usize).copied().unwrap_or(f64::NAN),
+                    None => f64::NAN,
+                })
                 .collect(),
-        )
+        ))
     };
-    let nsyns = flatten("nsyns");
-    let syn_weight = flatten("syn_weight");
-    let delay = flatten("delay");
+    let nsyns = flatten("nsyns")?;
+    let syn_weight = flatten("syn_weight")?;
+    let delay = flatten("delay")?;
     let indices = ["target_to_source", "source_to_target"]
         .iter()
         .find_map(|d| {
@@ -580,6 +914,8 @@ fn read_population(
         other_columns,
         n_groups,
         indices,
+        n_total: n,
+        rows,
         edge_types: types.clone(),
     })
 }

@@ -2,6 +2,7 @@
 //! strings, string attributes. Every error names the file and the object path.
 //! Private to `sonata/` (the only module that sees hdf5 types).
 
+use std::ops::Range;
 use std::path::Path;
 
 use hdf5::types::{
@@ -138,15 +139,75 @@ fn check_1d(file: &Path, ds: &Dataset) -> Result<(), SonataError> {
     }
 }
 
+/// Rows of a 1-D dataset to read: `None` = the whole dataset; `Some(ranges)` = the
+/// concatenation of these row ranges (ascending, in bounds), each one hyperslab read.
+pub(crate) type Rows<'a> = Option<&'a [Range<usize>]>;
+
+/// The rows `rows` of a 1-D dataset as `T` (HDF5 converts the stored type).
+fn read_rows<T: hdf5::H5Type + Clone>(
+    file: &Path,
+    ds: &Dataset,
+    rows: Rows,
+) -> Result<Vec<T>, SonataError> {
+    let err = |e| h5err(file, &ds.name(), e);
+    match rows {
+        None => ds.read_raw::<T>().map_err(err),
+        Some(ranges) => {
+            let mut out = Vec::with_capacity(ranges.iter().map(|r| r.len()).sum());
+            for r in ranges.iter().filter(|r| !r.is_empty()) {
+                let part = ds.read_slice_1d::<T, _>(r.clone()).map_err(err)?;
+                out.extend(part.iter().cloned());
+            }
+            Ok(out)
+        }
+    }
+}
+
+/// Rows `a..b` of an `[n, 2]` integer dataset (SONATA index tables) as pairs.
+pub(crate) fn read_pairs(
+    file: &Path,
+    ds: &Dataset,
+    rows: Range<usize>,
+) -> Result<Vec<[u64; 2]>, SonataError> {
+    let s = ds.shape();
+    if s.len() != 2 || s[1] != 2 {
+        return Err(SonataError::invalid(
+            file,
+            ds.name(),
+            format!("shape {s:?}"),
+            "expected an [n, 2] index table",
+        ));
+    }
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let a = ds
+        .read_slice_2d::<u64, _>((rows, ..))
+        .map_err(|e| h5err(file, &ds.name(), e))?;
+    Ok(a.rows().into_iter().map(|r| [r[0], r[1]]).collect())
+}
+
 macro_rules! read_as {
     ($file:expr, $ds:expr, $t:ty) => {
         $ds.read_raw::<$t>()
             .map_err(|e| h5err($file, &$ds.name(), e))?
     };
+    ($file:expr, $ds:expr, $t:ty, $rows:expr) => {
+        read_rows::<$t>($file, $ds, $rows)?
+    };
 }
 
 /// Read a 1-D integer dataset of any width/sign as u64; negative values are an error.
 pub(crate) fn read_u64(file: &Path, ds: &Dataset) -> Result<Vec<u64>, SonataError> {
+    read_u64_rows(file, ds, None)
+}
+
+/// [`read_u64`] of the rows `rows` only.
+pub(crate) fn read_u64_rows(
+    file: &Path,
+    ds: &Dataset,
+    rows: Rows,
+) -> Result<Vec<u64>, SonataError> {
     check_1d(file, ds)?;
     let d = descriptor(file, ds)?;
     let neg =
@@ -167,37 +228,46 @@ pub(crate) fn read_u64(file: &Path, ds: &Dataset) -> Result<Vec<u64>, SonataErro
             .collect()
     }
     Ok(match d {
-        TypeDescriptor::Unsigned(IntSize::U1) => {
-            read_as!(file, ds, u8).into_iter().map(u64::from).collect()
-        }
-        TypeDescriptor::Unsigned(IntSize::U2) => {
-            read_as!(file, ds, u16).into_iter().map(u64::from).collect()
-        }
-        TypeDescriptor::Unsigned(IntSize::U4) => {
-            read_as!(file, ds, u32).into_iter().map(u64::from).collect()
-        }
-        TypeDescriptor::Unsigned(IntSize::U8) => read_as!(file, ds, u64),
-        TypeDescriptor::Integer(IntSize::U1) => conv(read_as!(file, ds, i8), neg)?,
-        TypeDescriptor::Integer(IntSize::U2) => conv(read_as!(file, ds, i16), neg)?,
-        TypeDescriptor::Integer(IntSize::U4) => conv(read_as!(file, ds, i32), neg)?,
-        TypeDescriptor::Integer(IntSize::U8) => conv(read_as!(file, ds, i64), neg)?,
+        TypeDescriptor::Unsigned(IntSize::U1) => read_as!(file, ds, u8, rows)
+            .into_iter()
+            .map(u64::from)
+            .collect(),
+        TypeDescriptor::Unsigned(IntSize::U2) => read_as!(file, ds, u16, rows)
+            .into_iter()
+            .map(u64::from)
+            .collect(),
+        TypeDescriptor::Unsigned(IntSize::U4) => read_as!(file, ds, u32, rows)
+            .into_iter()
+            .map(u64::from)
+            .collect(),
+        TypeDescriptor::Unsigned(IntSize::U8) => read_as!(file, ds, u64, rows),
+        TypeDescriptor::Integer(IntSize::U1) => conv(read_as!(file, ds, i8, rows), neg)?,
+        TypeDescriptor::Integer(IntSize::U2) => conv(read_as!(file, ds, i16, rows), neg)?,
+        TypeDescriptor::Integer(IntSize::U4) => conv(read_as!(file, ds, i32, rows), neg)?,
+        TypeDescriptor::Integer(IntSize::U8) => conv(read_as!(file, ds, i64, rows), neg)?,
         other => return Err(dtype_err(file, ds, &other, "an integer type")),
     })
 }
 
-/// Read a 1-D integer dataset as u32 (type ids, group ids): narrow types are widened without an
+/// Read rows of a 1-D integer dataset as u32 (type ids, group ids): narrow types are widened without an
 /// intermediate u64 copy; wider values must fit.
-pub(crate) fn read_u32(file: &Path, ds: &Dataset) -> Result<Vec<u32>, SonataError> {
+pub(crate) fn read_u32_rows(
+    file: &Path,
+    ds: &Dataset,
+    rows: Rows,
+) -> Result<Vec<u32>, SonataError> {
     check_1d(file, ds)?;
     match descriptor(file, ds)? {
-        TypeDescriptor::Unsigned(IntSize::U1) => {
-            Ok(read_as!(file, ds, u8).into_iter().map(u32::from).collect())
-        }
-        TypeDescriptor::Unsigned(IntSize::U2) => {
-            Ok(read_as!(file, ds, u16).into_iter().map(u32::from).collect())
-        }
-        TypeDescriptor::Unsigned(IntSize::U4) => Ok(read_as!(file, ds, u32)),
-        _ => read_u64(file, ds)?
+        TypeDescriptor::Unsigned(IntSize::U1) => Ok(read_as!(file, ds, u8, rows)
+            .into_iter()
+            .map(u32::from)
+            .collect()),
+        TypeDescriptor::Unsigned(IntSize::U2) => Ok(read_as!(file, ds, u16, rows)
+            .into_iter()
+            .map(u32::from)
+            .collect()),
+        TypeDescriptor::Unsigned(IntSize::U4) => Ok(read_as!(file, ds, u32, rows)),
+        _ => read_u64_rows(file, ds, rows)?
             .into_iter()
             .map(|x| {
                 u32::try_from(x).map_err(|_| {
@@ -245,15 +315,22 @@ pub(crate) fn read_i64(file: &Path, ds: &Dataset) -> Result<Vec<i64>, SonataErro
 
 /// Read a numeric dataset (any shape) as f64, row-major. Integers are converted.
 pub(crate) fn read_f64_any_shape(file: &Path, ds: &Dataset) -> Result<Vec<f64>, SonataError> {
+    read_f64_sel(file, ds, None)
+}
+
+fn read_f64_sel(file: &Path, ds: &Dataset, rows: Rows) -> Result<Vec<f64>, SonataError> {
     let d = descriptor(file, ds)?;
     Ok(match d {
-        TypeDescriptor::Float(FloatSize::U8) => read_as!(file, ds, f64),
-        TypeDescriptor::Float(_) => read_as!(file, ds, f32).into_iter().map(f64::from).collect(),
+        TypeDescriptor::Float(FloatSize::U8) => read_as!(file, ds, f64, rows),
+        TypeDescriptor::Float(_) => read_as!(file, ds, f32, rows)
+            .into_iter()
+            .map(f64::from)
+            .collect(),
         TypeDescriptor::Integer(_) | TypeDescriptor::Unsigned(_) => {
             // HDF5 converts any integer width to f64 exactly enough for parameters/ids.
-            read_as!(file, ds, f64)
+            read_as!(file, ds, f64, rows)
         }
-        TypeDescriptor::Boolean => read_as!(file, ds, bool)
+        TypeDescriptor::Boolean => read_as!(file, ds, bool, rows)
             .into_iter()
             .map(|b| f64::from(u8::from(b)))
             .collect(),
@@ -263,8 +340,17 @@ pub(crate) fn read_f64_any_shape(file: &Path, ds: &Dataset) -> Result<Vec<f64>, 
 
 /// Read a 1-D numeric dataset as f64.
 pub(crate) fn read_f64(file: &Path, ds: &Dataset) -> Result<Vec<f64>, SonataError> {
+    read_f64_rows(file, ds, None)
+}
+
+/// [`read_f64`] of the rows `rows` only.
+pub(crate) fn read_f64_rows(
+    file: &Path,
+    ds: &Dataset,
+    rows: Rows,
+) -> Result<Vec<f64>, SonataError> {
     check_1d(file, ds)?;
-    read_f64_any_shape(file, ds)
+    read_f64_sel(file, ds, rows)
 }
 
 fn trim_nul(s: &str) -> String {

@@ -25,6 +25,11 @@
 //!     e.edge_type(i).model_template                   // "static_synapse" ("nest:" stripped)
 //! }
 //! c.select(&input.node_set, &cfg.node_sets, cfg.origin_of("inputs"), "inputs.x.node_set")?
+//! // distributed runs: nodes + edge metadata, then only the edges onto some node ids
+//! let mut c = Circuit::load_selected(&cfg, &EdgeSelection::Targets(Default::default()))?;
+//! c.in_degrees(k)?;                                  // per target node, from indices/target_to_source
+//! c.load_edges(&cfg.networks, &EdgeSelection::Targets(ranges_by_population))?;
+//! e.rows.row(i)                                      // file row of loaded edge i
 //! ```
 //! Node ids are SONATA ids (`pop.node_ids[i]`, `pop.index_of(id)`); in every BMTK file they are
 //! 0..N so index == id (`pop.ids_are_contiguous()`).
@@ -45,7 +50,9 @@ pub mod spikes;
 mod types_csv;
 
 pub use circuit::Circuit;
-pub use edges::{EdgePopulation, EdgeType, EdgeTypeSummary, SynapseValues};
+pub use edges::{
+    EdgePopulation, EdgeRows, EdgeSelection, EdgeType, EdgeTypeSummary, SynapseValues,
+};
 pub use error::SonataError;
 pub use node_sets::NodeSelection;
 pub use nodes::{ModelTemplate, NodeGroup, NodePopulation, NodeType};
