@@ -41,8 +41,19 @@ pub fn neuron_costs_from_files(circuit: &Circuit, net: &Network) -> Result<Vec<u
             if d == 0 {
                 continue;
             }
-            if let Some(g) = np.node_ids.get(i).and_then(|&id| tp.gid(id)) {
-                cost[g as usize] += d;
+            match np.node_ids.get(i).and_then(|&id| tp.gid(id)) {
+                Some(g) => cost[g as usize] += d,
+                // no rank's block holds this target, so no rank would read (and reject) its
+                // edges: refuse here, as lowering does in a single process
+                None => {
+                    let id = np.node_ids.get(i).copied().unwrap_or(i as u64);
+                    return Err(DistError::Build(format!(
+                        "{}: /edges/{}/target_node_id = {id}: no simulated node with this id in population '{}' (virtual nodes cannot be targets)",
+                        ep.edges_file.display(),
+                        ep.name,
+                        tp.name
+                    )));
+                }
             }
         }
     }
