@@ -160,13 +160,67 @@ struct Slot<G> {
 /// (source, group slot, dense-block offset, delay, weight) of one incoming synapse.
 type IncomingEdge = (u32, u16, u32, u32, f64);
 
-/// Incoming synapses of one chunk, indexed by source.
+/// Incoming synapses of one chunk, indexed by source. A source's synapses are grouped into
+/// runs of equal (slot, delay) — one run per source and delay in typical SONATA networks — so
+/// delivering a spike appends each run's `(offset, weight)` pairs to one bucket in a single
+/// copy. Within a run the synapses keep their table order, so every ring-buffer slot still
+/// receives its additions in NEST's order.
 struct Incoming {
+    /// Runs of source `s`: `runs[offsets[s]..offsets[s + 1]]`.
     offsets: Vec<u32>,
-    slot: Vec<u16>,
-    off: Vec<u32>,
-    delay: Vec<u32>,
-    weight: Vec<f64>,
+    runs: Vec<Run>,
+    /// (dense-block offset, weight) of each synapse, run by run.
+    pairs: Vec<(u32, f64)>,
+}
+
+/// Synapses `start..end` of [`Incoming::pairs`]: one source, one group slot, one delay.
+#[derive(Clone, Copy)]
+struct Run {
+    slot: u16,
+    delay: u32,
+    start: u32,
+    end: u32,
+}
+
+impl Incoming {
+    /// From a chunk's synapses sorted by source (table order within a source).
+    fn new(n_src: usize, edges: &[IncomingEdge]) -> Incoming {
+        let mut offsets = vec![0u32; n_src + 1];
+        let mut runs: Vec<Run> = Vec::new();
+        let mut pairs = Vec::with_capacity(edges.len());
+        let mut a = 0;
+        for src in 0..n_src {
+            let mut b = a;
+            while b < edges.len() && edges[b].0 as usize == src {
+                b += 1;
+            }
+            // stable: equal (slot, delay) keep their table order
+            let mut mine: Vec<&IncomingEdge> = edges[a..b].iter().collect();
+            mine.sort_by_key(|e| (e.1, e.3));
+            let first_run = runs.len();
+            for e in mine {
+                let start = pairs.len() as u32;
+                pairs.push((e.2, e.4));
+                let extend = runs.len() > first_run;
+                match runs.last_mut() {
+                    Some(r) if extend && r.slot == e.1 && r.delay == e.3 => r.end = start + 1,
+                    _ => runs.push(Run {
+                        slot: e.1,
+                        delay: e.3,
+                        start,
+                        end: start + 1,
+                    }),
+                }
+            }
+            offsets[src + 1] = runs.len() as u32;
+            a = b;
+        }
+        Incoming {
+            offsets,
+            runs,
+            pairs,
+        }
+    }
 }
 
 /// A unit of parallel work: one or more groups with their ring buffers and incoming synapses.
@@ -372,20 +426,7 @@ impl<G: Group> Engine<G> {
         }
         let mut out_chunks = Vec::with_capacity(n_chunks);
         for ((ch, edges), mut cur) in chunks.into_iter().zip(per_chunk).zip(currents) {
-            let mut offsets = vec![0u32; n_src + 1];
-            for e in &edges {
-                offsets[e.0 as usize + 1] += 1;
-            }
-            for k in 0..n_src {
-                offsets[k + 1] += offsets[k];
-            }
-            let incoming = Incoming {
-                offsets,
-                slot: edges.iter().map(|e| e.1).collect(),
-                off: edges.iter().map(|e| e.2).collect(),
-                delay: edges.iter().map(|e| e.3).collect(),
-                weight: edges.iter().map(|e| e.4).collect(),
-            };
+            let incoming = Incoming::new(n_src, &edges);
             let slots = ch
                 .into_iter()
                 .enumerate()
@@ -600,11 +641,13 @@ impl<G: Group> Chunk<G> {
                 inc.offsets[src as usize] as usize,
                 inc.offsets[src as usize + 1] as usize,
             );
-            for k in a..b {
-                let sl = &mut self.slots[inc.slot[k] as usize];
-                timing.push(sl, step + inc.delay[k] as u64, inc.off[k], inc.weight[k]);
+            for r in &inc.runs[a..b] {
+                let sl = &mut self.slots[r.slot as usize];
+                let bucket = &mut sl.buckets[((step + r.delay as u64) & timing.mask) as usize];
+                let pairs = &inc.pairs[r.start as usize..r.end as usize];
+                bucket.extend_from_slice(pairs);
+                n += pairs.len() as u64;
             }
-            n += (b - a) as u64;
         }
         n
     }

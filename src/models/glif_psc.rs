@@ -164,7 +164,7 @@ trait Co: Copy {
 }
 
 /// The same value for every neuron of the chunk (uniform parameter set).
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 struct Uni(f64);
 
 impl Co for Uni {
@@ -206,6 +206,7 @@ impl Co for Per<'_> {
 }
 
 /// The constants the per-step passes read (reset constants are read on the rare spike path).
+#[derive(Debug, Clone)]
 struct KernelCo<C> {
     p33: C,
     p30: C,
@@ -269,6 +270,23 @@ struct State {
     y2: Vec<f64>,
 }
 
+impl State {
+    fn empty() -> State {
+        State {
+            u: Vec::new(),
+            th_s: Vec::new(),
+            th_v: Vec::new(),
+            asc: Vec::new(),
+            asc_sum: Vec::new(),
+            i_ext: Vec::new(),
+            i_syn: Vec::new(),
+            refr: Vec::new(),
+            y1: Vec::new(),
+            y2: Vec::new(),
+        }
+    }
+}
+
 /// SoA state and constants of a `glif_psc` population.
 #[derive(Debug, Clone)]
 pub struct GlifPscGroup {
@@ -277,11 +295,16 @@ pub struct GlifPscGroup {
     n_asc: usize,
     dt: f64,
     any_a: bool,
-    consts: Vec<SetConsts>,
     /// Kernel chunks `(c0, c1, set)`: `set` is the parameter set shared by all their neurons.
     chunks: Vec<(usize, usize, Option<u32>)>,
     pn: PerNeuron,
+    /// State in `k·n + i` arrays, used by the multi-pass step (shapes without a one-pass step).
     st: State,
+    /// Per chunk, its state in chunk-local arrays when the shape has a one-pass step (then
+    /// `st` is not used): no copies in or out around each block.
+    stores: Vec<Box<Store>>,
+    /// Scalar kernel constants of each parameter set (uniform chunks), built once.
+    uni: Vec<KernelCo<Uni>>,
 }
 
 impl GlifPscGroup {
@@ -354,16 +377,51 @@ impl GlifPscGroup {
             y2: vec![0.0; n_ports * n],
         };
         let chunks = plan_chunks(set_of);
+        let fused = has_one_pass(n_ports, n_asc);
+        let stores = if fused {
+            chunks
+                .iter()
+                .map(|&(c0, c1, _)| Store::from_state(&st, n, n_ports, n_asc, c0, c1 - c0))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let st = if fused { State::empty() } else { st };
+        let uni = consts
+            .iter()
+            .map(|c| {
+                let u = |v: &[f64]| v.iter().map(|&x| Uni(x)).collect::<Vec<_>>();
+                KernelCo {
+                    p33: Uni(c.p33),
+                    p30: Uni(c.p30),
+                    th_inf: Uni(c.th_inf),
+                    ds: Uni(c.ds),
+                    pv: Uni(c.pv),
+                    dv_inv: Uni(c.dv_inv),
+                    phi: Uni(c.phi),
+                    rho: Uni(c.rho),
+                    g: Uni(c.g),
+                    asc_s: u(&c.asc_s),
+                    asc_d: u(&c.asc_d),
+                    p11: u(&c.p11),
+                    p21: u(&c.p21),
+                    p31: u(&c.p31),
+                    p32: u(&c.p32),
+                    psc0: u(&c.psc0),
+                }
+            })
+            .collect();
         Ok(GlifPscGroup {
             n,
             n_ports,
             n_asc,
             dt,
             any_a: sets.iter().any(|p| p.adapting_threshold),
-            consts,
             chunks,
             pn,
             st,
+            stores,
+            uni,
         })
     }
 
@@ -385,15 +443,37 @@ impl GlifPscGroup {
 
     /// Recordables as NEST reports them (V_m and threshold absolute, glif.md §3.1).
     pub fn sample(&self, var: &str, i: usize) -> Option<f64> {
-        let (st, pn) = (&self.st, &self.pn);
+        let pn = &self.pn;
+        let (u, th_s, th_v, asc_sum, i_ext, i_syn) = if self.stores.is_empty() {
+            let st = &self.st;
+            (
+                st.u[i],
+                st.th_s[i],
+                st.th_v[i],
+                st.asc_sum[i],
+                st.i_ext[i],
+                st.i_syn[i],
+            )
+        } else {
+            let ci = self.chunks.partition_point(|c| c.1 <= i);
+            let (l, k) = (&self.stores[ci], i - self.chunks[ci].0);
+            (
+                l.u[k],
+                l.th_s[k],
+                l.th_v[k],
+                l.asc_sum[k],
+                l.ie[k],
+                l.i_syn[k],
+            )
+        };
         Some(match var {
-            "V_m" => st.u[i] + pn.e_l[i],
-            "threshold" => st.th_s[i] + st.th_v[i] + pn.th_inf[i] + pn.e_l[i],
-            "threshold_spike" => st.th_s[i],
-            "threshold_voltage" => st.th_v[i],
-            "ASCurrents_sum" => st.asc_sum[i],
-            "I" => st.i_ext[i],
-            "I_syn" => st.i_syn[i],
+            "V_m" => u + pn.e_l[i],
+            "threshold" => th_s + th_v + pn.th_inf[i] + pn.e_l[i],
+            "threshold_spike" => th_s,
+            "threshold_voltage" => th_v,
+            "ASCurrents_sum" => asc_sum,
+            "I" => i_ext,
+            "I_syn" => i_syn,
             _ => return None,
         })
     }
@@ -403,33 +483,19 @@ impl GlifPscGroup {
         let first = spikes.len();
         for ci in 0..self.chunks.len() {
             let (c0, c1, set) = self.chunks[ci];
+            let shape = self.shape_();
+            let store = self.stores.get_mut(ci).map(|b| &mut **b);
+            let (st, pn) = (&mut self.st, &self.pn);
             match set {
                 Some(k) => {
-                    let c = &self.consts[k as usize];
-                    let u = |v: &[f64]| v.iter().map(|&x| Uni(x)).collect::<Vec<_>>();
-                    let co = KernelCo {
-                        p33: Uni(c.p33),
-                        p30: Uni(c.p30),
-                        th_inf: Uni(c.th_inf),
-                        ds: Uni(c.ds),
-                        pv: Uni(c.pv),
-                        dv_inv: Uni(c.dv_inv),
-                        phi: Uni(c.phi),
-                        rho: Uni(c.rho),
-                        g: Uni(c.g),
-                        asc_s: u(&c.asc_s),
-                        asc_d: u(&c.asc_d),
-                        p11: u(&c.p11),
-                        p21: u(&c.p21),
-                        p31: u(&c.p31),
-                        p32: u(&c.p32),
-                        psc0: u(&c.psc0),
-                    };
-                    self.kernel(&co, c0, c1, input, spikes);
+                    let co = &self.uni[k as usize];
+                    if shape.any_a {
+                        kernel::<_, true>(st, store, pn, shape, co, c0, c1, input, spikes);
+                    } else {
+                        kernel::<_, false>(st, store, pn, shape, co, c0, c1, input, spikes);
+                    }
                 }
                 None => {
-                    let shape = self.shape();
-                    let pn = &self.pn;
                     let n = self.n;
                     // padded to whole vectors (the arrays have `LANES` spare entries)
                     let c1p = c0 + (c1 - c0).next_multiple_of(LANES);
@@ -446,19 +512,19 @@ impl GlifPscGroup {
                         phi: Per(&pn.phi[c0..c1p]),
                         rho: Per(&pn.rho[c0..c1p]),
                         g: Per(&pn.g[c0..c1p]),
-                        asc_s: per_k(&pn.asc_s, self.n_asc, n, c0, c1p),
-                        asc_d: per_k(&pn.asc_d, self.n_asc, n, c0, c1p),
-                        p11: per_k(&pn.p11, self.n_ports, n, c0, c1p),
-                        p21: per_k(&pn.p21, self.n_ports, n, c0, c1p),
-                        p31: per_k(&pn.p31, self.n_ports, n, c0, c1p),
-                        p32: per_k(&pn.p32, self.n_ports, n, c0, c1p),
-                        psc0: per_k(&pn.psc0, self.n_ports, n, c0, c1p),
+                        asc_s: per_k(&pn.asc_s, shape.n_asc, n, c0, c1p),
+                        asc_d: per_k(&pn.asc_d, shape.n_asc, n, c0, c1p),
+                        p11: per_k(&pn.p11, shape.n_ports, n, c0, c1p),
+                        p21: per_k(&pn.p21, shape.n_ports, n, c0, c1p),
+                        p31: per_k(&pn.p31, shape.n_ports, n, c0, c1p),
+                        p32: per_k(&pn.p32, shape.n_ports, n, c0, c1p),
+                        psc0: per_k(&pn.psc0, shape.n_ports, n, c0, c1p),
                     };
-                    // The constants borrow `self.pn`; the kernel mutates only `self.st`.
+                    // The constants borrow `self.pn`; the kernel mutates only the state.
                     if shape.any_a {
-                        kernel::<_, true>(&mut self.st, pn, shape, &co, c0, c1, input, spikes);
+                        kernel::<_, true>(st, store, pn, shape, &co, c0, c1, input, spikes);
                     } else {
-                        kernel::<_, false>(&mut self.st, pn, shape, &co, c0, c1, input, spikes);
+                        kernel::<_, false>(st, store, pn, shape, &co, c0, c1, input, spikes);
                     }
                 }
             }
@@ -468,28 +534,12 @@ impl GlifPscGroup {
         }
     }
 
-    fn shape(&self) -> Shape {
+    fn shape_(&self) -> Shape {
         Shape {
             n: self.n,
             n_ports: self.n_ports,
             n_asc: self.n_asc,
             any_a: self.any_a,
-        }
-    }
-
-    fn kernel<C: Co>(
-        &mut self,
-        co: &KernelCo<C>,
-        c0: usize,
-        c1: usize,
-        input: &BlockInput,
-        spikes: &mut Vec<(u32, u32)>,
-    ) {
-        let shape = self.shape();
-        if shape.any_a {
-            kernel::<_, true>(&mut self.st, &self.pn, shape, co, c0, c1, input, spikes);
-        } else {
-            kernel::<_, false>(&mut self.st, &self.pn, shape, co, c0, c1, input, spikes);
         }
     }
 }
@@ -543,6 +593,7 @@ fn plan_chunks(set_of: &[u32]) -> Vec<(usize, usize, Option<u32>)> {
 #[allow(clippy::too_many_arguments)]
 fn kernel<C: Co, const A: bool>(
     st: &mut State,
+    store: Option<&mut Store>,
     pn: &PerNeuron,
     sh: Shape,
     co: &KernelCo<C>,
@@ -557,16 +608,16 @@ fn kernel<C: Co, const A: bool>(
             && std::arch::is_x86_feature_detected!("avx512vl")
         {
             // SAFETY: the CPU supports AVX-512F/VL (checked just above).
-            unsafe { kernel_avx512::<C, A>(st, pn, sh, co, c0, c1, input, spikes) };
+            unsafe { kernel_avx512::<C, A>(st, store, pn, sh, co, c0, c1, input, spikes) };
             return;
         }
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2 (checked just above).
-            unsafe { kernel_avx2::<C, A>(st, pn, sh, co, c0, c1, input, spikes) };
+            unsafe { kernel_avx2::<C, A>(st, store, pn, sh, co, c0, c1, input, spikes) };
             return;
         }
     }
-    kernel_any::<C, A, false>(st, pn, sh, co, c0, c1, input, spikes)
+    kernel_any::<C, A, false>(st, store, pn, sh, co, c0, c1, input, spikes)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -574,6 +625,7 @@ fn kernel<C: Co, const A: bool>(
 #[allow(clippy::too_many_arguments)]
 unsafe fn kernel_avx512<C: Co, const A: bool>(
     st: &mut State,
+    store: Option<&mut Store>,
     pn: &PerNeuron,
     sh: Shape,
     co: &KernelCo<C>,
@@ -583,9 +635,9 @@ unsafe fn kernel_avx512<C: Co, const A: bool>(
     spikes: &mut Vec<(u32, u32)>,
 ) {
     if super::portable_only() {
-        kernel_any::<C, A, false>(st, pn, sh, co, c0, c1, input, spikes)
+        kernel_any::<C, A, false>(st, store, pn, sh, co, c0, c1, input, spikes)
     } else {
-        kernel_any::<C, A, true>(st, pn, sh, co, c0, c1, input, spikes)
+        kernel_any::<C, A, true>(st, store, pn, sh, co, c0, c1, input, spikes)
     }
 }
 
@@ -594,6 +646,7 @@ unsafe fn kernel_avx512<C: Co, const A: bool>(
 #[allow(clippy::too_many_arguments)]
 unsafe fn kernel_avx2<C: Co, const A: bool>(
     st: &mut State,
+    store: Option<&mut Store>,
     pn: &PerNeuron,
     sh: Shape,
     co: &KernelCo<C>,
@@ -602,7 +655,7 @@ unsafe fn kernel_avx2<C: Co, const A: bool>(
     input: &BlockInput,
     spikes: &mut Vec<(u32, u32)>,
 ) {
-    kernel_any::<C, A, false>(st, pn, sh, co, c0, c1, input, spikes)
+    kernel_any::<C, A, false>(st, store, pn, sh, co, c0, c1, input, spikes)
 }
 
 /// Shape dispatch (inlined into each target-feature variant); `X`: hand-written AVX-512 lanes.
@@ -610,6 +663,7 @@ unsafe fn kernel_avx2<C: Co, const A: bool>(
 #[inline(always)]
 fn kernel_any<C: Co, const A: bool, const X: bool>(
     st: &mut State,
+    store: Option<&mut Store>,
     pn: &PerNeuron,
     sh: Shape,
     co: &KernelCo<C>,
@@ -618,9 +672,12 @@ fn kernel_any<C: Co, const A: bool, const X: bool>(
     input: &BlockInput,
     spikes: &mut Vec<(u32, u32)>,
 ) {
+    let Some(l) = store else {
+        return kernel_body::<C, A>(st, pn, sh, co, c0, c1, input, spikes);
+    };
     macro_rules! fused {
         ($np:literal, $na:literal) => {
-            fused_body::<C, A, X, $np, $na>(st, pn, sh, co, c0, c1, input, spikes)
+            fused_body::<C, A, X, $np, $na>(l, pn, sh, co, c0, c1, input, spikes)
         };
     }
     match (sh.n_ports, sh.n_asc) {
@@ -632,15 +689,25 @@ fn kernel_any<C: Co, const A: bool, const X: bool>(
         (2, 2) => fused!(2, 2),
         (3, 2) => fused!(3, 2),
         (4, 2) => fused!(4, 2),
-        _ => kernel_body::<C, A>(st, pn, sh, co, c0, c1, input, spikes),
+        // `has_one_pass` keeps stores only for the shapes above
+        _ => unreachable!("one-pass store for shape {:?}", (sh.n_ports, sh.n_asc)),
     }
 }
 
-/// One chunk's state in fixed-size local arrays for the duration of a block. Locals cannot
-/// alias each other or the input and their length is known, so the compiler vectorises the
-/// one-pass step without runtime alias or bounds checks; copying in and out costs a few
-/// loads per neuron per block.
-struct Local<const NP: usize, const NA: usize> {
+/// Port and ASC counts the one-pass step is compiled for (the BMTK/Allen GLIF shapes).
+const MAX_NP: usize = 4;
+const MAX_NA: usize = 2;
+
+/// Whether a group of this shape runs the one-pass step (and keeps chunk-local stores).
+fn has_one_pass(n_ports: usize, n_asc: usize) -> bool {
+    (1..=MAX_NP).contains(&n_ports) && (n_asc == 0 || n_asc == MAX_NA)
+}
+
+/// One chunk's state in fixed-size arrays (lane `k` = neuron `c0 + k`; lanes past the chunk
+/// are padding that never integrates). The arrays cannot alias each other or the input and
+/// their length is known, so the compiler vectorises the one-pass step without runtime checks;
+/// rows past the group's port/ASC counts stay unused.
+struct Store {
     refr: [u64; CHUNK],
     u: [f64; CHUNK],
     ie: [f64; CHUNK],
@@ -648,30 +715,42 @@ struct Local<const NP: usize, const NA: usize> {
     th_v: [f64; CHUNK],
     asc_sum: [f64; CHUNK],
     i_syn: [f64; CHUNK],
-    asc: [[f64; CHUNK]; NA],
-    y1: [[f64; CHUNK]; NP],
-    y2: [[f64; CHUNK]; NP],
+    asc: [[f64; CHUNK]; MAX_NA],
+    y1: [[f64; CHUNK]; MAX_NP],
+    y2: [[f64; CHUNK]; MAX_NP],
     fire: [u64; CHUNK],
     v_old: [f64; CHUNK],
 }
 
-impl<const NP: usize, const NA: usize> Local<NP, NA> {
-    #[inline(always)]
-    fn load(st: &State, n: usize, c0: usize, m: usize) -> Self {
-        let mut l = Local {
-            refr: [0; CHUNK],
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Store")
+    }
+}
+
+impl Clone for Store {
+    fn clone(&self) -> Self {
+        Store { ..*self }
+    }
+}
+
+impl Store {
+    /// Neurons `c0..c0 + m` of `st` (layout `k·n + i`).
+    fn from_state(st: &State, n: usize, np: usize, na: usize, c0: usize, m: usize) -> Box<Store> {
+        let mut l = Box::new(Store {
+            refr: [u64::MAX; CHUNK],
             u: [0.0; CHUNK],
             ie: [0.0; CHUNK],
             th_s: [0.0; CHUNK],
             th_v: [0.0; CHUNK],
             asc_sum: [0.0; CHUNK],
             i_syn: [0.0; CHUNK],
-            asc: [[0.0; CHUNK]; NA],
-            y1: [[0.0; CHUNK]; NP],
-            y2: [[0.0; CHUNK]; NP],
+            asc: [[0.0; CHUNK]; MAX_NA],
+            y1: [[0.0; CHUNK]; MAX_NP],
+            y2: [[0.0; CHUNK]; MAX_NP],
             fire: [0; CHUNK],
             v_old: [0.0; CHUNK],
-        };
+        });
         let r = c0..c0 + m;
         l.refr[..m].copy_from_slice(&st.refr[r.clone()]);
         l.u[..m].copy_from_slice(&st.u[r.clone()]);
@@ -680,33 +759,14 @@ impl<const NP: usize, const NA: usize> Local<NP, NA> {
         l.th_v[..m].copy_from_slice(&st.th_v[r.clone()]);
         l.asc_sum[..m].copy_from_slice(&st.asc_sum[r.clone()]);
         l.i_syn[..m].copy_from_slice(&st.i_syn[r]);
-        for k in 0..NA {
+        for k in 0..na {
             l.asc[k][..m].copy_from_slice(&st.asc[k * n + c0..k * n + c0 + m]);
         }
-        for p in 0..NP {
+        for p in 0..np {
             l.y1[p][..m].copy_from_slice(&st.y1[p * n + c0..p * n + c0 + m]);
             l.y2[p][..m].copy_from_slice(&st.y2[p * n + c0..p * n + c0 + m]);
         }
         l
-    }
-
-    #[inline(always)]
-    fn store(&self, st: &mut State, n: usize, c0: usize, m: usize) {
-        let r = c0..c0 + m;
-        st.refr[r.clone()].copy_from_slice(&self.refr[..m]);
-        st.u[r.clone()].copy_from_slice(&self.u[..m]);
-        st.i_ext[r.clone()].copy_from_slice(&self.ie[..m]);
-        st.th_s[r.clone()].copy_from_slice(&self.th_s[..m]);
-        st.th_v[r.clone()].copy_from_slice(&self.th_v[..m]);
-        st.asc_sum[r.clone()].copy_from_slice(&self.asc_sum[..m]);
-        st.i_syn[r].copy_from_slice(&self.i_syn[..m]);
-        for k in 0..NA {
-            st.asc[k * n + c0..k * n + c0 + m].copy_from_slice(&self.asc[k][..m]);
-        }
-        for p in 0..NP {
-            st.y1[p * n + c0..p * n + c0 + m].copy_from_slice(&self.y1[p][..m]);
-            st.y2[p * n + c0..p * n + c0 + m].copy_from_slice(&self.y2[p][..m]);
-        }
     }
 }
 
@@ -736,7 +796,7 @@ struct StepCo<C, const NP: usize, const NA: usize> {
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn fused_body<C: Co, const A: bool, const X: bool, const NP: usize, const NA: usize>(
-    st: &mut State,
+    l: &mut Store,
     pn: &PerNeuron,
     sh: Shape,
     co: &KernelCo<C>,
@@ -768,8 +828,6 @@ fn fused_body<C: Co, const A: bool, const X: bool, const NP: usize, const NA: us
         p32: std::array::from_fn(|q| cut(co.p32[q])),
         psc0: std::array::from_fn(|q| cut(co.psc0[q])),
     };
-    let mut l = Local::<NP, NA>::load(st, n, c0, m);
-    l.refr[m..].fill(u64::MAX);
     // the last chunk's padding lanes would read past the block: copy its weights instead
     let direct = c0 + mp <= n;
     let mut wbuf = [[0.0f64; CHUNK]; NP];
@@ -791,12 +849,12 @@ fn fused_body<C: Co, const A: bool, const X: bool, const NP: usize, const NA: us
         #[cfg(target_arch = "x86_64")]
         let any = if X {
             // SAFETY: X is true only inside `kernel_avx512`, called when the CPU has AVX-512F.
-            unsafe { x86::lanes::<C, A, NP, NA>(&k, &mut l, &w, mp) }
+            unsafe { x86::lanes::<C, A, NP, NA>(&k, l, &w, mp) }
         } else {
-            lanes::<C, A, NP, NA>(&k, &mut l, &w, mp)
+            lanes::<C, A, NP, NA>(&k, l, &w, mp)
         };
         #[cfg(not(target_arch = "x86_64"))]
-        let any = lanes::<C, A, NP, NA>(&k, &mut l, &w, mp);
+        let any = lanes::<C, A, NP, NA>(&k, l, &w, mp);
         if any != 0 {
             // Item 6 (resets) for the neurons that fired: rare, scalar.
             for i in 0..m {
@@ -821,7 +879,6 @@ fn fused_body<C: Co, const A: bool, const X: bool, const NP: usize, const NA: us
             None => {}
         }
     }
-    l.store(st, n, c0, m);
 }
 
 /// Items 1–5 and the spike test of one step for lanes `0..mp`, as the compiler vectorises them;
@@ -829,7 +886,7 @@ fn fused_body<C: Co, const A: bool, const X: bool, const NP: usize, const NA: us
 #[inline(always)]
 fn lanes<C: Co, const A: bool, const NP: usize, const NA: usize>(
     k: &StepCo<C, NP, NA>,
-    l: &mut Local<NP, NA>,
+    l: &mut Store,
     w: &[&[f64]; NP],
     mp: usize,
 ) -> u64 {
@@ -893,7 +950,7 @@ fn lanes<C: Co, const A: bool, const NP: usize, const NA: usize>(
 /// IEEE double operation in the same order, so the bits are identical.
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{Co, Local, StepCo, CHUNK, LANES};
+    use super::{Co, StepCo, Store, CHUNK, LANES};
     use std::arch::x86_64::*;
 
     #[inline(always)]
@@ -914,7 +971,7 @@ mod x86 {
     #[inline(always)]
     pub(super) unsafe fn lanes<C: Co, const A: bool, const NP: usize, const NA: usize>(
         k: &StepCo<C, NP, NA>,
-        l: &mut Local<NP, NA>,
+        l: &mut Store,
         w: &[&[f64]; NP],
         mp: usize,
     ) -> u64 {
