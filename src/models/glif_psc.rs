@@ -295,6 +295,8 @@ pub struct GlifPscGroup {
     n_asc: usize,
     dt: f64,
     any_a: bool,
+    /// Some set has a spike-dependent threshold (θ_s can leave 0).
+    any_r: bool,
     /// Kernel chunks `(c0, c1, set)`: `set` is the parameter set shared by all their neurons.
     chunks: Vec<(usize, usize, Option<u32>)>,
     pn: PerNeuron,
@@ -417,6 +419,7 @@ impl GlifPscGroup {
             n_asc,
             dt,
             any_a: sets.iter().any(|p| p.adapting_threshold),
+            any_r: sets.iter().any(|p| p.spike_dependent_threshold),
             chunks,
             pn,
             st,
@@ -540,6 +543,7 @@ impl GlifPscGroup {
             n_ports: self.n_ports,
             n_asc: self.n_asc,
             any_a: self.any_a,
+            any_r: self.any_r,
         }
     }
 }
@@ -550,6 +554,7 @@ struct Shape {
     n_ports: usize,
     n_asc: usize,
     any_a: bool,
+    any_r: bool,
 }
 
 /// Split the group into kernel chunks. When node types come in runs (the usual SONATA layout)
@@ -677,7 +682,11 @@ fn kernel_any<C: Co, const A: bool, const X: bool>(
     };
     macro_rules! fused {
         ($np:literal, $na:literal) => {
-            fused_body::<C, A, X, $np, $na>(l, pn, sh, co, c0, c1, input, spikes)
+            if A || sh.any_r {
+                fused_body::<C, A, X, true, $np, $na>(l, pn, sh, co, c0, c1, input, spikes)
+            } else {
+                fused_body::<C, A, X, false, $np, $na>(l, pn, sh, co, c0, c1, input, spikes)
+            }
         };
     }
     match (sh.n_ports, sh.n_asc) {
@@ -795,7 +804,14 @@ struct StepCo<C, const NP: usize, const NA: usize> {
 /// chunk's neurons, so state is loaded and stored once per step and nothing else touches memory.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn fused_body<C: Co, const A: bool, const X: bool, const NP: usize, const NA: usize>(
+fn fused_body<
+    C: Co,
+    const A: bool,
+    const X: bool,
+    const T: bool,
+    const NP: usize,
+    const NA: usize,
+>(
     l: &mut Store,
     pn: &PerNeuron,
     sh: Shape,
@@ -849,12 +865,12 @@ fn fused_body<C: Co, const A: bool, const X: bool, const NP: usize, const NA: us
         #[cfg(target_arch = "x86_64")]
         let any = if X {
             // SAFETY: X is true only inside `kernel_avx512`, called when the CPU has AVX-512F.
-            unsafe { x86::lanes::<C, A, NP, NA>(&k, l, &w, mp) }
+            unsafe { x86::lanes::<C, A, T, NP, NA>(&k, l, &w, mp) }
         } else {
-            lanes::<C, A, NP, NA>(&k, l, &w, mp)
+            lanes::<C, A, T, NP, NA>(&k, l, &w, mp)
         };
         #[cfg(not(target_arch = "x86_64"))]
-        let any = lanes::<C, A, NP, NA>(&k, l, &w, mp);
+        let any = lanes::<C, A, T, NP, NA>(&k, l, &w, mp);
         if any != 0 {
             // Item 6 (resets) for the neurons that fired: rare, scalar.
             for i in 0..m {
@@ -884,7 +900,7 @@ fn fused_body<C: Co, const A: bool, const X: bool, const NP: usize, const NA: us
 /// Items 1–5 and the spike test of one step for lanes `0..mp`, as the compiler vectorises them;
 /// writes `fire` and returns non-zero if any lane fired.
 #[inline(always)]
-fn lanes<C: Co, const A: bool, const NP: usize, const NA: usize>(
+fn lanes<C: Co, const A: bool, const T: bool, const NP: usize, const NA: usize>(
     k: &StepCo<C, NP, NA>,
     l: &mut Store,
     w: &[&[f64]; NP],
@@ -917,7 +933,18 @@ fn lanes<C: Co, const A: bool, const NP: usize, const NA: usize>(
             l.y2[p][i] = k.p21[p].at(i) * ya + k.p11[p].at(i) * yb;
             l.y1[p][i] = ya * k.p11[p].at(i) + k.psc0[p].at(i) * w[p][i];
         }
-        // Items 4, 5, 6 (test) as selects.
+        // Items 4, 5, 6 (test) as selects. Without θ_s and θ_v (`!T`, e.g. GLIF1/3) both stay
+        // exactly 0, so (0 + 0) + θ∞ = θ∞ and they are neither read nor written.
+        if !T {
+            l.v_old[i] = vo;
+            l.u[i] = if a { un } else { vo };
+            l.asc_sum[i] = if a { sm } else { l.asc_sum[i] };
+            l.i_syn[i] = if a { is } else { l.i_syn[i] };
+            let f = (a & (un > k.th_inf.at(i))) as u64;
+            l.fire[i] = f;
+            any |= f;
+            continue;
+        }
         let (ts0, tv0) = (l.th_s[i], l.th_v[i]);
         let tvn = if A {
             let beta = (cur + sm) / k.g.at(i);
@@ -969,7 +996,7 @@ mod x86 {
 
     /// [`super::lanes`] for lanes `0..mp` (`mp` a multiple of 8). Caller: AVX-512F available.
     #[inline(always)]
-    pub(super) unsafe fn lanes<C: Co, const A: bool, const NP: usize, const NA: usize>(
+    pub(super) unsafe fn lanes<C: Co, const A: bool, const T: bool, const NP: usize, const NA: usize>(
         k: &StepCo<C, NP, NA>,
         l: &mut Store,
         w: &[&[f64]; NP],
@@ -1030,7 +1057,21 @@ mod x86 {
                     );
                     st(&mut l.y1[p], i, y1n);
                 }
-                // Items 4, 5, 6 (test).
+                // Items 4, 5, 6 (test). Without θ_s and θ_v (`!T`) both stay exactly 0, so
+                // the threshold is θ∞ and they are neither read nor written.
+                if !T {
+                    st(&mut l.v_old, i, vo);
+                    st(&mut l.u, i, _mm512_mask_blend_pd(a, vo, un));
+                    let sm0 = ld(&l.asc_sum, i);
+                    st(&mut l.asc_sum, i, _mm512_mask_blend_pd(a, sm0, sm));
+                    let is0 = ld(&l.i_syn, i);
+                    st(&mut l.i_syn, i, _mm512_mask_blend_pd(a, is0, is));
+                    let f: __mmask8 = a & _mm512_cmp_pd_mask::<_CMP_GT_OQ>(un, k.th_inf.v8(i));
+                    let fs = &mut l.fire[i..i + LANES];
+                    _mm512_storeu_epi64(fs.as_mut_ptr() as *mut i64, _mm512_maskz_set1_epi64(f, 1));
+                    any |= u64::from(f);
+                    continue;
+                }
                 let (ts0, tv0) = (ld(&l.th_s, i), ld(&l.th_v, i));
                 let tvn = if A {
                     let beta = _mm512_div_pd(drive, k.g.v8(i));
