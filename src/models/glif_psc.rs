@@ -13,18 +13,13 @@
 //! case: node types are contiguous) reads its constants as scalars; otherwise from per-neuron
 //! arrays. Both variants are the same generic kernel, so the arithmetic is identical.
 
+use super::lanes::{plan_chunks, Co, Per, Uni, LANES};
 use super::params::GlifPscParams;
 use super::propagators::{alpha_p31_p32, refractory_steps};
 use super::{sort_spikes_from, BlockInput, ModelError};
 
 /// Neurons per chunk: state + coefficients of a chunk stay in L1/L2 across the block.
 const CHUNK: usize = 128;
-
-/// Vector width the one-pass step pads chunks to (8 f64 = one AVX-512 register); `CHUNK` is a
-/// multiple. Padding lanes never integrate (refractory forever) and are never stored back, so
-/// the loop has no scalar remainder; per-neuron constant arrays carry `LANES` spare entries so
-/// padding lanes can read past the last neuron.
-const LANES: usize = 8;
 
 /// `v` with `LANES` spare zeros at the end (see [`LANES`]).
 fn padded(mut v: Vec<f64>) -> Vec<f64> {
@@ -149,59 +144,6 @@ impl SetConsts {
             p32,
             psc0,
         }
-    }
-}
-
-/// A constant of the kernel: one value for the whole chunk, or one per neuron.
-trait Co: Copy {
-    fn at(self, i: usize) -> f64;
-    /// This constant for neurons `c0..c0 + m` of the chunk whose first neuron is `c0`; a slice of
-    /// exactly `m` lets the compiler drop the bounds checks of the neuron loop.
-    fn cut(self, c0: usize, m: usize) -> Self;
-    /// Lanes `i..i + 8` as an AVX-512 vector (caller: a function with AVX-512F enabled).
-    #[cfg(target_arch = "x86_64")]
-    unsafe fn v8(self, i: usize) -> std::arch::x86_64::__m512d;
-}
-
-/// The same value for every neuron of the chunk (uniform parameter set).
-#[derive(Debug, Clone, Copy)]
-struct Uni(f64);
-
-impl Co for Uni {
-    #[inline(always)]
-    fn at(self, _i: usize) -> f64 {
-        self.0
-    }
-    #[inline(always)]
-    fn cut(self, _c0: usize, _m: usize) -> Self {
-        self
-    }
-    #[cfg(target_arch = "x86_64")]
-    #[inline(always)]
-    unsafe fn v8(self, _i: usize) -> std::arch::x86_64::__m512d {
-        std::arch::x86_64::_mm512_set1_pd(self.0)
-    }
-}
-
-/// Per-neuron values (chunk slice).
-#[derive(Clone, Copy)]
-struct Per<'a>(&'a [f64]);
-
-impl Co for Per<'_> {
-    #[inline(always)]
-    fn at(self, i: usize) -> f64 {
-        self.0[i]
-    }
-    #[inline(always)]
-    fn cut(self, _c0: usize, m: usize) -> Self {
-        Per(&self.0[..m])
-    }
-    #[cfg(target_arch = "x86_64")]
-    #[inline(always)]
-    unsafe fn v8(self, i: usize) -> std::arch::x86_64::__m512d {
-        let s = &self.0[i..i + LANES];
-        // SAFETY: `s` holds 8 f64 (the slice above is bounds-checked).
-        unsafe { std::arch::x86_64::_mm512_loadu_pd(s.as_ptr()) }
     }
 }
 
@@ -378,7 +320,7 @@ impl GlifPscGroup {
             y1: vec![0.0; n_ports * n],
             y2: vec![0.0; n_ports * n],
         };
-        let chunks = plan_chunks(set_of);
+        let chunks = plan_chunks(set_of, CHUNK);
         let fused = has_one_pass(n_ports, n_asc);
         let stores = if fused {
             chunks
@@ -555,40 +497,6 @@ struct Shape {
     n_asc: usize,
     any_a: bool,
     any_r: bool,
-}
-
-/// Split the group into kernel chunks. When node types come in runs (the usual SONATA layout)
-/// chunks follow the runs, so every chunk reads its constants as scalars; otherwise fixed
-/// windows of `CHUNK` neurons with per-neuron constants where sets are mixed.
-fn plan_chunks(set_of: &[u32]) -> Vec<(usize, usize, Option<u32>)> {
-    let mut runs: Vec<(usize, usize)> = Vec::new();
-    let mut a = 0;
-    for i in 1..=set_of.len() {
-        if i == set_of.len() || set_of[i] != set_of[a] {
-            runs.push((a, i));
-            a = i;
-        }
-    }
-    // runs shorter than a few vectors on average: vector loops would be mostly remainder
-    if runs.len() * 16 > set_of.len() {
-        return (0..set_of.len())
-            .step_by(CHUNK)
-            .map(|c0| {
-                let c1 = (c0 + CHUNK).min(set_of.len());
-                let k = set_of[c0];
-                (c0, c1, set_of[c0..c1].iter().all(|&x| x == k).then_some(k))
-            })
-            .collect();
-    }
-    let mut out = Vec::new();
-    for (a, b) in runs {
-        let pieces = (b - a).div_ceil(CHUNK);
-        for k in 0..pieces {
-            let (c0, c1) = (a + k * (b - a) / pieces, a + (k + 1) * (b - a) / pieces);
-            out.push((c0, c1, Some(set_of[a])));
-        }
-    }
-    out
 }
 
 /// Run the kernel for one chunk: the fused one-pass step for the common shapes (ports ≤ 4,
@@ -996,7 +904,13 @@ mod x86 {
 
     /// [`super::lanes`] for lanes `0..mp` (`mp` a multiple of 8). Caller: AVX-512F available.
     #[inline(always)]
-    pub(super) unsafe fn lanes<C: Co, const A: bool, const T: bool, const NP: usize, const NA: usize>(
+    pub(super) unsafe fn lanes<
+        C: Co,
+        const A: bool,
+        const T: bool,
+        const NP: usize,
+        const NA: usize,
+    >(
         k: &StepCo<C, NP, NA>,
         l: &mut Store,
         w: &[&[f64]; NP],

@@ -7,16 +7,13 @@
 
 #![allow(clippy::needless_range_loop)] // several parallel SoA arrays indexed by neuron
 
+use super::lanes::{plan_chunks, Co, Per, Uni, LANES};
 use super::params::{IafPscAlphaParams, IafPscDeltaParams, IafPscExpParams};
 use super::propagators::{alpha_p31_p32, exp_p21, refractory_steps};
 use super::{sort_spikes_from, BlockInput, ModelError};
 
 /// Neurons per chunk (their state stays in cache across the block).
 const CHUNK: usize = 256;
-
-/// Vector width the one-pass `iaf_psc_alpha` step pads chunks to (8 f64, one AVX-512
-/// register; `CHUNK` is a multiple); constant arrays carry `LANES` spare entries for it.
-const LANES: usize = 8;
 
 /// Run `f` compiled with AVX2 enabled when the CPU has it (wider vectors only: Rust never
 /// contracts a·b + c into an FMA, so results are bit-identical either way).
@@ -98,6 +95,31 @@ pub struct IafPscAlphaGroup {
     di_in: Vec<f64>,
     i_in: Vec<f64>,
     r: Vec<u32>,
+    /// Kernel chunks `(c0, c1, set)` following the node-type runs (see `lanes::plan_chunks`).
+    chunks: Vec<(usize, usize, Option<u32>)>,
+    /// Scalar constants of each parameter set (uniform chunks).
+    uni: Vec<AlphaK<Uni>>,
+}
+
+/// The constants of the `iaf_psc_alpha` step: one value per chunk ([`Uni`]) or per neuron.
+#[derive(Debug, Clone, Copy)]
+struct AlphaK<C> {
+    p30: C,
+    i_e: C,
+    em1: C,
+    p31e: C,
+    p32e: C,
+    p31i: C,
+    p32i: C,
+    p11e: C,
+    p21e: C,
+    p11i: C,
+    p21i: C,
+    e0: C,
+    i0: C,
+    v_min: C,
+    theta: C,
+    v_reset: C,
 }
 
 impl IafPscAlphaGroup {
@@ -116,7 +138,7 @@ impl IafPscAlphaGroup {
             .map(|p| alpha_p31_p32(p.tau_syn_in, p.tau_m, p.c_m, h))
             .collect();
         let idx: Vec<usize> = (0..sets.len()).collect();
-        Ok(IafPscAlphaGroup {
+        let mut g = IafPscAlphaGroup {
             n,
             dt: h,
             e_l: per(sets, set_of, |p| p.e_l),
@@ -144,7 +166,35 @@ impl IafPscAlphaGroup {
             di_in: vec![0.0; n],
             i_in: vec![0.0; n],
             r: vec![0; n],
-        })
+            chunks: plan_chunks(set_of, CHUNK),
+            uni: Vec::new(),
+        };
+        // a set's constants are those of any of its neurons (index 0 is padding if none)
+        g.uni = (0..sets.len())
+            .map(|k| {
+                let i = set_of.iter().position(|&x| x as usize == k).unwrap_or(0);
+                let at = |v: &[f64]| Uni(v[i]);
+                AlphaK {
+                    p30: at(&g.p30),
+                    i_e: at(&g.i_e),
+                    em1: at(&g.expm1_tau_m),
+                    p31e: at(&g.p31_ex),
+                    p32e: at(&g.p32_ex),
+                    p31i: at(&g.p31_in),
+                    p32i: at(&g.p32_in),
+                    p11e: at(&g.p11_ex),
+                    p21e: at(&g.p21_ex),
+                    p11i: at(&g.p11_in),
+                    p21i: at(&g.p21_in),
+                    e0: at(&g.psc0_ex),
+                    i0: at(&g.psc0_in),
+                    v_min: at(&g.v_min),
+                    theta: at(&g.theta),
+                    v_reset: at(&g.v_reset),
+                }
+            })
+            .collect();
+        Ok(g)
     }
 
     pub fn len(&self) -> usize {
@@ -171,26 +221,27 @@ impl IafPscAlphaGroup {
 
     pub fn advance(&mut self, input: &BlockInput, spikes: &mut Vec<(u32, u32)>) {
         let first = spikes.len();
-        for c0 in (0..self.n).step_by(CHUNK) {
-            let c1 = (c0 + CHUNK).min(self.n);
+        for ci in 0..self.chunks.len() {
+            let (c0, c1, _) = self.chunks[ci];
             #[cfg(target_arch = "x86_64")]
             {
                 if std::arch::is_x86_feature_detected!("avx512f")
                     && std::arch::is_x86_feature_detected!("avx512vl")
                 {
                     // SAFETY: AVX-512F/VL are available (checked just above).
-                    unsafe { self.chunk_avx512(c0, c1, input, spikes) };
+                    unsafe { self.chunk_avx512(ci, input, spikes) };
                     continue;
                 }
                 if std::arch::is_x86_feature_detected!("avx2") {
                     // SAFETY: AVX2 is available (checked just above).
-                    unsafe { self.chunk_avx2(c0, c1, input, spikes) };
+                    unsafe { self.chunk_avx2(ci, input, spikes) };
                     continue;
                 }
             }
-            self.chunk(c0, c1, input, spikes);
+            let _ = (c0, c1);
+            self.chunk(ci, input, spikes);
         }
-        if self.n > CHUNK {
+        if self.chunks.len() > 1 {
             sort_spikes_from(spikes, first);
         }
     }
@@ -199,59 +250,25 @@ impl IafPscAlphaGroup {
     /// contracts a·b + c into an FMA, so results are bit-identical on every path).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx512vl,avx512dq")]
-    unsafe fn chunk_avx512(
-        &mut self,
-        c0: usize,
-        c1: usize,
-        input: &BlockInput,
-        spikes: &mut Vec<(u32, u32)>,
-    ) {
-        self.chunk(c0, c1, input, spikes)
+    unsafe fn chunk_avx512(&mut self, ci: usize, input: &BlockInput, spikes: &mut Vec<(u32, u32)>) {
+        self.chunk(ci, input, spikes)
     }
 
     /// [`Self::chunk`] compiled for AVX2.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    unsafe fn chunk_avx2(
-        &mut self,
-        c0: usize,
-        c1: usize,
-        input: &BlockInput,
-        spikes: &mut Vec<(u32, u32)>,
-    ) {
-        self.chunk(c0, c1, input, spikes)
+    unsafe fn chunk_avx2(&mut self, ci: usize, input: &BlockInput, spikes: &mut Vec<(u32, u32)>) {
+        self.chunk(ci, input, spikes)
     }
 
-    /// NEST's iaf_psc_alpha update for neurons c0..c1 over the block: membrane (if not
-    /// refractory, bounded below by V_min), alpha states, threshold `>=`, reset; one loop of
-    /// branch-free selects over whole vectors, with the rare spike bookkeeping apart.
+    /// NEST's iaf_psc_alpha update for kernel chunk `ci` over the block: its state moves into
+    /// chunk-local arrays, [`alpha_steps`] advances it with scalar constants when the chunk is
+    /// one node type (else per-neuron ones), and it moves back.
     #[inline(always)]
-    fn chunk(&mut self, c0: usize, c1: usize, input: &BlockInput, spikes: &mut Vec<(u32, u32)>) {
-        let n = self.n;
+    fn chunk(&mut self, ci: usize, input: &BlockInput, spikes: &mut Vec<(u32, u32)>) {
+        let (c0, c1, set) = self.chunks[ci];
         let m = (c1 - c0).min(CHUNK);
-        // whole vectors: padding lanes m..mp are never active, never reach threshold
-        // (V = -inf) and are never stored back
         let mp = m.next_multiple_of(LANES).min(CHUNK);
-        // constant arrays have LANES spare entries, so c0 + mp is in range
-        fn cut(v: &[f64], c0: usize, mp: usize) -> &[f64] {
-            &v[c0..c0 + mp]
-        }
-        let c = |v| cut(v, c0, mp);
-        let (p30, i_e, em1) = (c(&self.p30), c(&self.i_e), c(&self.expm1_tau_m));
-        let (p31e, p32e, p31i, p32i) = (
-            c(&self.p31_ex),
-            c(&self.p32_ex),
-            c(&self.p31_in),
-            c(&self.p32_in),
-        );
-        let (p11e, p21e, p11i, p21i) = (
-            c(&self.p11_ex),
-            c(&self.p21_ex),
-            c(&self.p11_in),
-            c(&self.p21_in),
-        );
-        let (e0, i0) = (c(&self.psc0_ex), c(&self.psc0_in));
-        let (v_min, theta, v_reset) = (c(&self.v_min), c(&self.theta), c(&self.v_reset));
         let mut l = AlphaLocal {
             r: [u64::MAX; CHUNK],
             y3: [f64::NEG_INFINITY; CHUNK],
@@ -262,7 +279,7 @@ impl IafPscAlphaGroup {
             i_in: [0.0; CHUNK],
             fire: [0; CHUNK],
         };
-        let r = c0..c1;
+        let r = c0..c0 + m;
         for (d, &x) in l.r.iter_mut().zip(&self.r[r.clone()]) {
             *d = u64::from(x);
         }
@@ -272,68 +289,37 @@ impl IafPscAlphaGroup {
         l.i_ex[..m].copy_from_slice(&self.i_ex[r.clone()]);
         l.di_in[..m].copy_from_slice(&self.di_in[r.clone()]);
         l.i_in[..m].copy_from_slice(&self.i_in[r.clone()]);
-        // the last chunk's padding lanes would read past the block: copy its weights instead
-        let direct = c0 + mp <= n;
-        let mut wbuf = [[0.0f64; CHUNK]; 2];
-        for s in 0..input.n_steps {
-            if !direct {
-                for (p, row) in wbuf.iter_mut().enumerate() {
-                    let o = (s * 2 + p) * n + c0;
-                    row[..m].copy_from_slice(&input.syn[o..o + m]);
-                }
+        let (n, refr_n) = (self.n, &self.refr_n[..]);
+        match set {
+            Some(k) => {
+                let kc = self.uni[k as usize];
+                alpha_steps(&kc, &mut l, refr_n, n, c0, m, input, spikes);
             }
-            let w = |p: usize| -> &[f64] {
-                let o = (s * 2 + p) * n + c0;
-                if direct {
-                    &input.syn[o..o + mp]
-                } else {
-                    &wbuf[p][..mp]
+            None => {
+                // constant arrays have LANES spare entries, so c0 + mp is in range
+                fn per(v: &[f64], c0: usize, mp: usize) -> Per<'_> {
+                    Per(&v[c0..c0 + mp])
                 }
-            };
-            let (w_ex, w_in) = (w(0), w(1));
-            let l = &mut l;
-            let mut any = 0u64;
-            for i in 0..mp {
-                let rc = l.r[i];
-                let a = rc == 0;
-                l.r[i] = rc.saturating_sub(1);
-                // membrane from the pre-step synaptic states
-                let v = l.y3[i];
-                let (de, ie) = (l.di_ex[i], l.i_ex[i]);
-                let (dn, inn) = (l.di_in[i], l.i_in[i]);
-                let vn = p30[i] * (l.y0[i] + i_e[i])
-                    + p31e[i] * de
-                    + p32e[i] * ie
-                    + p31i[i] * dn
-                    + p32i[i] * inn
-                    + em1[i] * v
-                    + v;
-                let lo = v_min[i];
-                let vn = if vn < lo { lo } else { vn };
-                let v1 = if a { vn } else { v };
-                // alpha states
-                l.i_ex[i] = p21e[i] * de + p11e[i] * ie;
-                l.di_ex[i] = de * p11e[i] + e0[i] * w_ex[i];
-                l.i_in[i] = p21i[i] * dn + p11i[i] * inn;
-                l.di_in[i] = dn * p11i[i] + i0[i] * w_in[i];
-                // threshold and reset
-                let f = v1 >= theta[i];
-                l.y3[i] = if f { v_reset[i] } else { v1 };
-                l.fire[i] = f as u64;
-                any |= f as u64;
-            }
-            if any != 0 {
-                for i in 0..m {
-                    if l.fire[i] != 0 {
-                        l.r[i] = u64::from(self.refr_n[c0 + i]);
-                        spikes.push(((c0 + i) as u32, s as u32));
-                    }
-                }
-            }
-            match input.current {
-                Some(cur) => l.y0[..m].copy_from_slice(&cur[s * n + c0..s * n + c1]),
-                None if s == 0 => l.y0.fill(0.0),
-                None => {}
+                let c = |v| per(v, c0, mp);
+                let kc = AlphaK {
+                    p30: c(&self.p30),
+                    i_e: c(&self.i_e),
+                    em1: c(&self.expm1_tau_m),
+                    p31e: c(&self.p31_ex),
+                    p32e: c(&self.p32_ex),
+                    p31i: c(&self.p31_in),
+                    p32i: c(&self.p32_in),
+                    p11e: c(&self.p11_ex),
+                    p21e: c(&self.p21_ex),
+                    p11i: c(&self.p11_in),
+                    p21i: c(&self.p21_in),
+                    e0: c(&self.psc0_ex),
+                    i0: c(&self.psc0_in),
+                    v_min: c(&self.v_min),
+                    theta: c(&self.theta),
+                    v_reset: c(&self.v_reset),
+                };
+                alpha_steps(&kc, &mut l, refr_n, n, c0, m, input, spikes);
             }
         }
         for (d, &x) in self.r[r.clone()].iter_mut().zip(&l.r[..m]) {
@@ -345,6 +331,108 @@ impl IafPscAlphaGroup {
         self.i_ex[r.clone()].copy_from_slice(&l.i_ex[..m]);
         self.di_in[r.clone()].copy_from_slice(&l.di_in[..m]);
         self.i_in[r].copy_from_slice(&l.i_in[..m]);
+    }
+}
+
+/// `iaf_psc_alpha` steps of one chunk (neurons `c0..c0 + m`, state in `l`): membrane (if not
+/// refractory, bounded below by V_min), alpha states, threshold `>=`, reset; one loop of
+/// branch-free selects over whole vectors (padding lanes are never active and, at V = -inf,
+/// never reach threshold), with the rare spike bookkeeping apart.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn alpha_steps<C: Co>(
+    k: &AlphaK<C>,
+    l: &mut AlphaLocal,
+    refr_n: &[u32],
+    n: usize,
+    c0: usize,
+    m: usize,
+    input: &BlockInput,
+    spikes: &mut Vec<(u32, u32)>,
+) {
+    let mp = m.next_multiple_of(LANES).min(CHUNK);
+    let c = |x: C| x.cut(c0, mp);
+    let k = AlphaK {
+        p30: c(k.p30),
+        i_e: c(k.i_e),
+        em1: c(k.em1),
+        p31e: c(k.p31e),
+        p32e: c(k.p32e),
+        p31i: c(k.p31i),
+        p32i: c(k.p32i),
+        p11e: c(k.p11e),
+        p21e: c(k.p21e),
+        p11i: c(k.p11i),
+        p21i: c(k.p21i),
+        e0: c(k.e0),
+        i0: c(k.i0),
+        v_min: c(k.v_min),
+        theta: c(k.theta),
+        v_reset: c(k.v_reset),
+    };
+    // the last chunk's padding lanes would read past the block: copy its weights instead
+    let direct = c0 + mp <= n;
+    let mut wbuf = [[0.0f64; CHUNK]; 2];
+    for s in 0..input.n_steps {
+        if !direct {
+            for (p, row) in wbuf.iter_mut().enumerate() {
+                let o = (s * 2 + p) * n + c0;
+                row[..m].copy_from_slice(&input.syn[o..o + m]);
+            }
+        }
+        let w = |p: usize| -> &[f64] {
+            let o = (s * 2 + p) * n + c0;
+            if direct {
+                &input.syn[o..o + mp]
+            } else {
+                &wbuf[p][..mp]
+            }
+        };
+        let (w_ex, w_in) = (w(0), w(1));
+        let mut any = 0u64;
+        for i in 0..mp {
+            let rc = l.r[i];
+            let a = rc == 0;
+            l.r[i] = rc.saturating_sub(1);
+            // membrane from the pre-step synaptic states
+            let v = l.y3[i];
+            let (de, ie) = (l.di_ex[i], l.i_ex[i]);
+            let (dn, inn) = (l.di_in[i], l.i_in[i]);
+            let vn = k.p30.at(i) * (l.y0[i] + k.i_e.at(i))
+                + k.p31e.at(i) * de
+                + k.p32e.at(i) * ie
+                + k.p31i.at(i) * dn
+                + k.p32i.at(i) * inn
+                + k.em1.at(i) * v
+                + v;
+            let lo = k.v_min.at(i);
+            let vn = if vn < lo { lo } else { vn };
+            let v1 = if a { vn } else { v };
+            // alpha states
+            let (p11e, p11i) = (k.p11e.at(i), k.p11i.at(i));
+            l.i_ex[i] = k.p21e.at(i) * de + p11e * ie;
+            l.di_ex[i] = de * p11e + k.e0.at(i) * w_ex[i];
+            l.i_in[i] = k.p21i.at(i) * dn + p11i * inn;
+            l.di_in[i] = dn * p11i + k.i0.at(i) * w_in[i];
+            // threshold and reset
+            let f = v1 >= k.theta.at(i);
+            l.y3[i] = if f { k.v_reset.at(i) } else { v1 };
+            l.fire[i] = f as u64;
+            any |= f as u64;
+        }
+        if any != 0 {
+            for i in 0..m {
+                if l.fire[i] != 0 {
+                    l.r[i] = u64::from(refr_n[c0 + i]);
+                    spikes.push(((c0 + i) as u32, s as u32));
+                }
+            }
+        }
+        match input.current {
+            Some(cur) => l.y0[..m].copy_from_slice(&cur[s * n + c0..s * n + c0 + m]),
+            None if s == 0 => l.y0.fill(0.0),
+            None => {}
+        }
     }
 }
 

@@ -51,6 +51,7 @@ mod error;
 pub mod glif_cond;
 pub mod glif_psc;
 pub mod iaf;
+mod lanes;
 pub mod params;
 pub mod propagators;
 
