@@ -258,6 +258,11 @@ fn config_errors_name_file_field_value() {
         "manifest: variables $A, $B cannot be resolved (cycle)",
     );
     check(json!({"network": "missing.json"}), "missing.json");
+    // a control character in a child path is escaped, so the error stays on one line
+    check(
+        json!({"network": "miss\ning.json"}),
+        "network = \"miss\\ning.json\"",
+    );
     std::fs::write(&p, "{\"run\": {\"dt\": 0.1,}}").unwrap();
     let e = SimulationConfig::load(&p).unwrap_err().to_string();
     assert!(e.contains("malformed JSON at line 1, column"), "{e}");

@@ -203,8 +203,10 @@ fn parse_file(
                 ConfigError::Read { file: f, source } if f == child_path => ConfigError::Invalid {
                     file: file.to_path_buf(),
                     field: key.into(),
-                    value: format!("\"{child}\""),
-                    reason: format!("cannot read {}: {source}", f.display()),
+                    // Debug formatting escapes control characters (a newline in the path
+                    // must not break the one-line error)
+                    value: format!("{child:?}"),
+                    reason: format!("cannot read {:?}: {source}", f.display().to_string()),
                 },
                 other => other,
             })?;
