@@ -434,10 +434,21 @@ impl GlifPscGroup {
             match set {
                 Some(k) => {
                     let co = &self.uni[k as usize];
+                    let j = Job {
+                        st,
+                        store,
+                        pn,
+                        sh: shape,
+                        co,
+                        c0,
+                        c1,
+                        input,
+                        spikes,
+                    };
                     if shape.any_a {
-                        kernel::<_, true>(st, store, pn, shape, co, c0, c1, input, spikes);
+                        kernel::<_, true>(j);
                     } else {
-                        kernel::<_, false>(st, store, pn, shape, co, c0, c1, input, spikes);
+                        kernel::<_, false>(j);
                     }
                 }
                 None => {
@@ -466,10 +477,21 @@ impl GlifPscGroup {
                         psc0: per_k(&pn.psc0, shape.n_ports, n, c0, c1p),
                     };
                     // The constants borrow `self.pn`; the kernel mutates only the state.
+                    let j = Job {
+                        st,
+                        store,
+                        pn,
+                        sh: shape,
+                        co: &co,
+                        c0,
+                        c1,
+                        input,
+                        spikes,
+                    };
                     if shape.any_a {
-                        kernel::<_, true>(st, store, pn, shape, &co, c0, c1, input, spikes);
+                        kernel::<_, true>(j);
                     } else {
-                        kernel::<_, false>(st, store, pn, shape, &co, c0, c1, input, spikes);
+                        kernel::<_, false>(j);
                     }
                 }
             }
@@ -499,92 +521,73 @@ struct Shape {
     any_r: bool,
 }
 
+/// One kernel call: chunk `c0..c1` of a group, its state (the group's arrays, or the chunk's
+/// store for one-pass shapes) and constants, and one block of input.
+struct Job<'a, C> {
+    st: &'a mut State,
+    store: Option<&'a mut Store>,
+    pn: &'a PerNeuron,
+    sh: Shape,
+    co: &'a KernelCo<C>,
+    c0: usize,
+    c1: usize,
+    input: &'a BlockInput<'a>,
+    spikes: &'a mut Vec<(u32, u32)>,
+}
+
 /// Run the kernel for one chunk: the fused one-pass step for the common shapes (ports ≤ 4,
 /// 0 or 2 ASCs), else the multi-pass step. Compiled for AVX-512 / AVX2 when the CPU has them;
 /// only wider vectors and more registers are enabled — no FMA contraction (Rust never fuses
 /// a·b + c), so the results are bit-identical on every path.
-#[allow(clippy::too_many_arguments)]
-fn kernel<C: Co, const A: bool>(
-    st: &mut State,
-    store: Option<&mut Store>,
-    pn: &PerNeuron,
-    sh: Shape,
-    co: &KernelCo<C>,
-    c0: usize,
-    c1: usize,
-    input: &BlockInput,
-    spikes: &mut Vec<(u32, u32)>,
-) {
+fn kernel<C: Co, const A: bool>(j: Job<C>) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f")
             && std::arch::is_x86_feature_detected!("avx512vl")
         {
             // SAFETY: the CPU supports AVX-512F/VL (checked just above).
-            unsafe { kernel_avx512::<C, A>(st, store, pn, sh, co, c0, c1, input, spikes) };
+            unsafe { kernel_avx512::<C, A>(j) };
             return;
         }
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2 (checked just above).
-            unsafe { kernel_avx2::<C, A>(st, store, pn, sh, co, c0, c1, input, spikes) };
+            unsafe { kernel_avx2::<C, A>(j) };
             return;
         }
     }
-    kernel_any::<C, A, false>(st, store, pn, sh, co, c0, c1, input, spikes)
+    kernel_any::<C, A, false>(j)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512vl,avx512dq")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn kernel_avx512<C: Co, const A: bool>(
-    st: &mut State,
-    store: Option<&mut Store>,
-    pn: &PerNeuron,
-    sh: Shape,
-    co: &KernelCo<C>,
-    c0: usize,
-    c1: usize,
-    input: &BlockInput,
-    spikes: &mut Vec<(u32, u32)>,
-) {
+unsafe fn kernel_avx512<C: Co, const A: bool>(j: Job<C>) {
     if super::portable_only() {
-        kernel_any::<C, A, false>(st, store, pn, sh, co, c0, c1, input, spikes)
+        kernel_any::<C, A, false>(j)
     } else {
-        kernel_any::<C, A, true>(st, store, pn, sh, co, c0, c1, input, spikes)
+        kernel_any::<C, A, true>(j)
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn kernel_avx2<C: Co, const A: bool>(
-    st: &mut State,
-    store: Option<&mut Store>,
-    pn: &PerNeuron,
-    sh: Shape,
-    co: &KernelCo<C>,
-    c0: usize,
-    c1: usize,
-    input: &BlockInput,
-    spikes: &mut Vec<(u32, u32)>,
-) {
-    kernel_any::<C, A, false>(st, store, pn, sh, co, c0, c1, input, spikes)
+unsafe fn kernel_avx2<C: Co, const A: bool>(j: Job<C>) {
+    kernel_any::<C, A, false>(j)
 }
 
 /// Shape dispatch (inlined into each target-feature variant); `X`: hand-written AVX-512 lanes.
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn kernel_any<C: Co, const A: bool, const X: bool>(
-    st: &mut State,
-    store: Option<&mut Store>,
-    pn: &PerNeuron,
-    sh: Shape,
-    co: &KernelCo<C>,
-    c0: usize,
-    c1: usize,
-    input: &BlockInput,
-    spikes: &mut Vec<(u32, u32)>,
-) {
+fn kernel_any<C: Co, const A: bool, const X: bool>(j: Job<C>) {
+    let Job {
+        st,
+        store,
+        pn,
+        sh,
+        co,
+        c0,
+        c1,
+        input,
+        spikes,
+    } = j;
     let Some(l) = store else {
         return kernel_body::<C, A>(st, pn, sh, co, c0, c1, input, spikes);
     };
