@@ -40,8 +40,9 @@ fn per_padded<T: Copy + Default, S>(sets: &[S], set_of: &[u32], f: impl Fn(&S) -
     v
 }
 
-/// One `iaf_psc_alpha` chunk's state in fixed-size local arrays for a block: they cannot alias
-/// and their length is known, so the one-pass step vectorises without runtime checks.
+/// One `iaf_psc_alpha` chunk's state in fixed-size arrays (lane `k` = neuron `c0 + k`; lanes
+/// past the chunk never integrate and, at V = -inf, never fire): they cannot alias and their
+/// length is known, so the one-pass step vectorises without runtime checks.
 struct AlphaLocal {
     r: [u64; CHUNK],
     y3: [f64; CHUNK],
@@ -51,6 +52,18 @@ struct AlphaLocal {
     di_in: [f64; CHUNK],
     i_in: [f64; CHUNK],
     fire: [u64; CHUNK],
+}
+
+impl std::fmt::Debug for AlphaLocal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AlphaLocal")
+    }
+}
+
+impl Clone for AlphaLocal {
+    fn clone(&self) -> Self {
+        AlphaLocal { ..*self }
+    }
 }
 
 fn per<T: Copy, S>(sets: &[S], set_of: &[u32], f: impl Fn(&S) -> T) -> Vec<T> {
@@ -88,13 +101,8 @@ pub struct IafPscAlphaGroup {
     p32_in: Vec<f64>,
     psc0_ex: Vec<f64>,
     psc0_in: Vec<f64>,
-    y3: Vec<f64>,
-    y0: Vec<f64>,
-    di_ex: Vec<f64>,
-    i_ex: Vec<f64>,
-    di_in: Vec<f64>,
-    i_in: Vec<f64>,
-    r: Vec<u32>,
+    /// Per kernel chunk, its state in chunk-local arrays (no copies around blocks).
+    stores: Vec<Box<AlphaLocal>>,
     /// Kernel chunks `(c0, c1, set)` following the node-type runs (see `lanes::plan_chunks`).
     chunks: Vec<(usize, usize, Option<u32>)>,
     /// Scalar constants of each parameter set (uniform chunks).
@@ -159,16 +167,30 @@ impl IafPscAlphaGroup {
             p32_in: per_padded(&idx, set_of, |&k| pr_in[k].1),
             psc0_ex: per_padded(sets, set_of, |p| 1.0 * std::f64::consts::E / p.tau_syn_ex),
             psc0_in: per_padded(sets, set_of, |p| 1.0 * std::f64::consts::E / p.tau_syn_in),
-            y3: per(sets, set_of, |p| p.u0),
-            y0: vec![0.0; n],
-            di_ex: vec![0.0; n],
-            i_ex: vec![0.0; n],
-            di_in: vec![0.0; n],
-            i_in: vec![0.0; n],
-            r: vec![0; n],
+            stores: Vec::new(),
             chunks: plan_chunks(set_of, CHUNK),
             uni: Vec::new(),
         };
+        let u0 = per(sets, set_of, |p| p.u0);
+        g.stores = g
+            .chunks
+            .iter()
+            .map(|&(c0, c1, _)| {
+                let mut l = Box::new(AlphaLocal {
+                    r: [u64::MAX; CHUNK],
+                    y3: [f64::NEG_INFINITY; CHUNK],
+                    y0: [0.0; CHUNK],
+                    di_ex: [0.0; CHUNK],
+                    i_ex: [0.0; CHUNK],
+                    di_in: [0.0; CHUNK],
+                    i_in: [0.0; CHUNK],
+                    fire: [0; CHUNK],
+                });
+                l.r[..c1 - c0].fill(0);
+                l.y3[..c1 - c0].copy_from_slice(&u0[c0..c1]);
+                l
+            })
+            .collect();
         // a set's constants are those of any of its neurons (index 0 is padding if none)
         g.uni = (0..sets.len())
             .map(|k| {
@@ -211,10 +233,12 @@ impl IafPscAlphaGroup {
     }
 
     pub fn sample(&self, var: &str, i: usize) -> Option<f64> {
+        let ci = self.chunks.partition_point(|c| c.1 <= i);
+        let (l, k) = (self.stores.get(ci)?, i - self.chunks[ci].0);
         Some(match var {
-            "V_m" => self.y3[i] + self.e_l[i],
-            "I_syn_ex" => self.i_ex[i],
-            "I_syn_in" => self.i_in[i],
+            "V_m" => l.y3[k] + self.e_l[i],
+            "I_syn_ex" => l.i_ex[k],
+            "I_syn_in" => l.i_in[k],
             _ => return None,
         })
     }
@@ -261,39 +285,19 @@ impl IafPscAlphaGroup {
         self.chunk(ci, input, spikes)
     }
 
-    /// NEST's iaf_psc_alpha update for kernel chunk `ci` over the block: its state moves into
-    /// chunk-local arrays, [`alpha_steps`] advances it with scalar constants when the chunk is
-    /// one node type (else per-neuron ones), and it moves back.
+    /// NEST's iaf_psc_alpha update for kernel chunk `ci` over the block: [`alpha_steps`] on the
+    /// chunk's store, with scalar constants when the chunk is one node type (else per-neuron).
     #[inline(always)]
     fn chunk(&mut self, ci: usize, input: &BlockInput, spikes: &mut Vec<(u32, u32)>) {
         let (c0, c1, set) = self.chunks[ci];
         let m = (c1 - c0).min(CHUNK);
         let mp = m.next_multiple_of(LANES).min(CHUNK);
-        let mut l = AlphaLocal {
-            r: [u64::MAX; CHUNK],
-            y3: [f64::NEG_INFINITY; CHUNK],
-            y0: [0.0; CHUNK],
-            di_ex: [0.0; CHUNK],
-            i_ex: [0.0; CHUNK],
-            di_in: [0.0; CHUNK],
-            i_in: [0.0; CHUNK],
-            fire: [0; CHUNK],
-        };
-        let r = c0..c0 + m;
-        for (d, &x) in l.r.iter_mut().zip(&self.r[r.clone()]) {
-            *d = u64::from(x);
-        }
-        l.y3[..m].copy_from_slice(&self.y3[r.clone()]);
-        l.y0[..m].copy_from_slice(&self.y0[r.clone()]);
-        l.di_ex[..m].copy_from_slice(&self.di_ex[r.clone()]);
-        l.i_ex[..m].copy_from_slice(&self.i_ex[r.clone()]);
-        l.di_in[..m].copy_from_slice(&self.di_in[r.clone()]);
-        l.i_in[..m].copy_from_slice(&self.i_in[r.clone()]);
+        let l = &mut *self.stores[ci];
         let (n, refr_n) = (self.n, &self.refr_n[..]);
         match set {
             Some(k) => {
                 let kc = self.uni[k as usize];
-                alpha_steps(&kc, &mut l, refr_n, n, c0, m, input, spikes);
+                alpha_steps(&kc, l, refr_n, n, c0, m, input, spikes);
             }
             None => {
                 // constant arrays have LANES spare entries, so c0 + mp is in range
@@ -319,18 +323,9 @@ impl IafPscAlphaGroup {
                     theta: c(&self.theta),
                     v_reset: c(&self.v_reset),
                 };
-                alpha_steps(&kc, &mut l, refr_n, n, c0, m, input, spikes);
+                alpha_steps(&kc, l, refr_n, n, c0, m, input, spikes);
             }
         }
-        for (d, &x) in self.r[r.clone()].iter_mut().zip(&l.r[..m]) {
-            *d = x as u32;
-        }
-        self.y3[r.clone()].copy_from_slice(&l.y3[..m]);
-        self.y0[r.clone()].copy_from_slice(&l.y0[..m]);
-        self.di_ex[r.clone()].copy_from_slice(&l.di_ex[..m]);
-        self.i_ex[r.clone()].copy_from_slice(&l.i_ex[..m]);
-        self.di_in[r.clone()].copy_from_slice(&l.di_in[..m]);
-        self.i_in[r].copy_from_slice(&l.i_in[..m]);
     }
 }
 
