@@ -40,7 +40,12 @@
 //! * `params.rs` — NEST-format JSON → typed parameter structs (defaults, NEST's relative storage,
 //!   validity checks of glif.md §3.1 / sonata-bmtk.md §5.7).
 //! * `propagators.rs` — exact-integration constants (glif.md §3.2) and the refractory count.
-//! * `glif_psc.rs`, `glif_cond.rs`, `iaf.rs` — one SoA group per kind.
+//! * `glif_psc.rs`, `glif_cond.rs`, `iaf.rs` — one SoA group per kind. `glif_psc` and
+//!   `iaf_psc_alpha` keep their state in chunk-local stores and step each chunk in one pass
+//!   (hand-written AVX-512 lanes for GLIF, bit-identical to the compiler-vectorised ones that
+//!   `GLIFNET_PORTABLE_KERNEL=1` forces).
+//! * `lanes.rs` — what those one-pass steps share: constants per chunk or per neuron, the
+//!   vector width chunks are padded to, chunks that follow the node-type runs.
 //! * `allen.rs` — Allen `neuron_config.json` → NEST parameters (sonata-bmtk.md §5.4).
 //! * `drive.rs` — single-neuron scenario driver (spike generators / step currents with NEST's
 //!   input timing, glif.md §3.6) used by the conformance tests and `glifnet neuron`.
