@@ -189,16 +189,18 @@ impl Incoming {
         let mut runs: Vec<Run> = Vec::new();
         let mut pairs = Vec::with_capacity(edges.len());
         let mut a = 0;
+        let mut mine: Vec<&IncomingEdge> = Vec::new();
         for src in 0..n_src {
             let mut b = a;
             while b < edges.len() && edges[b].0 as usize == src {
                 b += 1;
             }
             // stable: equal (slot, delay) keep their table order
-            let mut mine: Vec<&IncomingEdge> = edges[a..b].iter().collect();
+            mine.clear();
+            mine.extend(&edges[a..b]);
             mine.sort_by_key(|e| (e.1, e.3));
             let first_run = runs.len();
-            for e in mine {
+            for &e in &mine {
                 let start = pairs.len() as u32;
                 pairs.push((e.2, e.4));
                 let extend = runs.len() > first_run;

@@ -846,32 +846,26 @@ fn lanes<C: Co, const A: bool, const T: bool, const NP: usize, const NA: usize>(
         }
         // Items 4, 5, 6 (test) as selects. Without θ_s and θ_v (`!T`, e.g. GLIF1/3) both stay
         // exactly 0, so (0 + 0) + θ∞ = θ∞ and they are neither read nor written.
-        if !T {
-            l.v_old[i] = vo;
-            l.u[i] = if a { un } else { vo };
-            l.asc_sum[i] = if a { sm } else { l.asc_sum[i] };
-            l.i_syn[i] = if a { is } else { l.i_syn[i] };
-            let f = (a & (un > k.th_inf.at(i))) as u64;
-            l.fire[i] = f;
-            any |= f;
-            continue;
-        }
-        let (ts0, tv0) = (l.th_s[i], l.th_v[i]);
-        let tvn = if A {
-            let beta = (cur + sm) / k.g.at(i);
-            let (phi, rho) = (k.phi.at(i), k.rho.at(i));
-            phi * (vo - beta) * k.pv.at(i)
-                + k.dv_inv.at(i) * (tv0 - phi * (vo - beta) - rho * beta)
-                + rho * beta
+        let threshold = if T {
+            let (ts0, tv0) = (l.th_s[i], l.th_v[i]);
+            let tvn = if A {
+                let beta = (cur + sm) / k.g.at(i);
+                let (phi, rho) = (k.phi.at(i), k.rho.at(i));
+                phi * (vo - beta) * k.pv.at(i)
+                    + k.dv_inv.at(i) * (tv0 - phi * (vo - beta) - rho * beta)
+                    + rho * beta
+            } else {
+                tv0
+            };
+            let tsn = ts0 * k.ds.at(i);
+            let ts = if a { tsn } else { ts0 };
+            let tv = if a { tvn } else { tv0 };
+            l.th_s[i] = ts;
+            l.th_v[i] = tv;
+            ts + tv + k.th_inf.at(i)
         } else {
-            tv0
+            k.th_inf.at(i)
         };
-        let tsn = ts0 * k.ds.at(i);
-        let ts = if a { tsn } else { ts0 };
-        let tv = if a { tvn } else { tv0 };
-        let threshold = ts + tv + k.th_inf.at(i);
-        l.th_s[i] = ts;
-        l.th_v[i] = tv;
         l.v_old[i] = vo;
         l.u[i] = if a { un } else { vo };
         l.asc_sum[i] = if a { sm } else { l.asc_sum[i] };
@@ -976,41 +970,32 @@ mod x86 {
                 }
                 // Items 4, 5, 6 (test). Without θ_s and θ_v (`!T`) both stay exactly 0, so
                 // the threshold is θ∞ and they are neither read nor written.
-                if !T {
-                    st(&mut l.v_old, i, vo);
-                    st(&mut l.u, i, _mm512_mask_blend_pd(a, vo, un));
-                    let sm0 = ld(&l.asc_sum, i);
-                    st(&mut l.asc_sum, i, _mm512_mask_blend_pd(a, sm0, sm));
-                    let is0 = ld(&l.i_syn, i);
-                    st(&mut l.i_syn, i, _mm512_mask_blend_pd(a, is0, is));
-                    let f: __mmask8 = a & _mm512_cmp_pd_mask::<_CMP_GT_OQ>(un, k.th_inf.v8(i));
-                    let fs = &mut l.fire[i..i + LANES];
-                    _mm512_storeu_epi64(fs.as_mut_ptr() as *mut i64, _mm512_maskz_set1_epi64(f, 1));
-                    any |= u64::from(f);
-                    continue;
-                }
-                let (ts0, tv0) = (ld(&l.th_s, i), ld(&l.th_v, i));
-                let tvn = if A {
-                    let beta = _mm512_div_pd(drive, k.g.v8(i));
-                    let (phi, rho) = (k.phi.v8(i), k.rho.v8(i));
-                    let x = _mm512_mul_pd(phi, _mm512_sub_pd(vo, beta));
-                    let rb = _mm512_mul_pd(rho, beta);
-                    let d = _mm512_sub_pd(_mm512_sub_pd(tv0, x), rb);
-                    _mm512_add_pd(
+                let threshold = if T {
+                    let (ts0, tv0) = (ld(&l.th_s, i), ld(&l.th_v, i));
+                    let tvn = if A {
+                        let beta = _mm512_div_pd(drive, k.g.v8(i));
+                        let (phi, rho) = (k.phi.v8(i), k.rho.v8(i));
+                        let x = _mm512_mul_pd(phi, _mm512_sub_pd(vo, beta));
+                        let rb = _mm512_mul_pd(rho, beta);
+                        let d = _mm512_sub_pd(_mm512_sub_pd(tv0, x), rb);
                         _mm512_add_pd(
-                            _mm512_mul_pd(x, k.pv.v8(i)),
-                            _mm512_mul_pd(k.dv_inv.v8(i), d),
-                        ),
-                        rb,
-                    )
+                            _mm512_add_pd(
+                                _mm512_mul_pd(x, k.pv.v8(i)),
+                                _mm512_mul_pd(k.dv_inv.v8(i), d),
+                            ),
+                            rb,
+                        )
+                    } else {
+                        tv0
+                    };
+                    let ts = _mm512_mask_blend_pd(a, ts0, _mm512_mul_pd(ts0, k.ds.v8(i)));
+                    let tv = _mm512_mask_blend_pd(a, tv0, tvn);
+                    st(&mut l.th_s, i, ts);
+                    st(&mut l.th_v, i, tv);
+                    _mm512_add_pd(_mm512_add_pd(ts, tv), k.th_inf.v8(i))
                 } else {
-                    tv0
+                    k.th_inf.v8(i)
                 };
-                let ts = _mm512_mask_blend_pd(a, ts0, _mm512_mul_pd(ts0, k.ds.v8(i)));
-                let tv = _mm512_mask_blend_pd(a, tv0, tvn);
-                let threshold = _mm512_add_pd(_mm512_add_pd(ts, tv), k.th_inf.v8(i));
-                st(&mut l.th_s, i, ts);
-                st(&mut l.th_v, i, tv);
                 st(&mut l.v_old, i, vo);
                 st(&mut l.u, i, _mm512_mask_blend_pd(a, vo, un));
                 let sm0 = ld(&l.asc_sum, i);

@@ -246,7 +246,6 @@ impl IafPscAlphaGroup {
     pub fn advance(&mut self, input: &BlockInput, spikes: &mut Vec<(u32, u32)>) {
         let first = spikes.len();
         for ci in 0..self.chunks.len() {
-            let (c0, c1, _) = self.chunks[ci];
             #[cfg(target_arch = "x86_64")]
             {
                 if std::arch::is_x86_feature_detected!("avx512f")
@@ -262,7 +261,6 @@ impl IafPscAlphaGroup {
                     continue;
                 }
             }
-            let _ = (c0, c1);
             self.chunk(ci, input, spikes);
         }
         if self.chunks.len() > 1 {
