@@ -67,6 +67,9 @@ pub trait Group: Send {
         spikes: &mut Vec<(u32, u32)>,
     );
     fn sample(&self, var: &str, i: usize) -> Option<f64>;
+    /// Which ports can ever receive weight (bit `p` of `used[i]`); called once when the engine
+    /// is built, so a group may skip the others. Must not change any result.
+    fn use_ports(&mut self, _used: &[u64]) {}
 }
 
 pub mod model_group;
@@ -425,6 +428,31 @@ impl<G: Group> Engine<G> {
                 )));
             };
             currents[c as usize][s as usize].push((i as usize, steps, 0));
+        }
+        // ports that can receive weight, per neuron: synapses and direct events
+        let mut used: Vec<Vec<Vec<u64>>> = chunks
+            .iter()
+            .map(|ch| ch.iter().map(|(g, _)| vec![0u64; g.len()]).collect())
+            .collect();
+        let bit = |p: usize| if p < 64 { 1u64 << p } else { u64::MAX };
+        for (c, edges) in per_chunk.iter().enumerate() {
+            for &(_, s, off, _, _) in edges {
+                let m = &mut used[c][s as usize];
+                let n = m.len();
+                m[off as usize % n] |= bit(off as usize / n);
+            }
+        }
+        for &(_, gid, port, _) in &input.direct {
+            // (a subset engine's direct events may name neurons placed elsewhere)
+            if let Some(&(c, s, i)) = neuron_loc.get(gid as usize).filter(|l| l.0 != u32::MAX) {
+                used[c as usize][s as usize][i as usize] |= bit(port as usize);
+            }
+        }
+        let mut chunks = chunks;
+        for (ch, u) in chunks.iter_mut().zip(&used) {
+            for ((g, _), u) in ch.iter_mut().zip(u) {
+                g.use_ports(u);
+            }
         }
         let mut out_chunks = Vec::with_capacity(n_chunks);
         for ((ch, edges), mut cur) in chunks.into_iter().zip(per_chunk).zip(currents) {

@@ -33,6 +33,9 @@ impl Group for ModelGroup {
     fn sample(&self, var: &str, i: usize) -> Option<f64> {
         ModelGroup::sample(self, var, i)
     }
+    fn use_ports(&mut self, used: &[u64]) {
+        ModelGroup::use_ports(self, used)
+    }
 }
 
 /// Chunks per thread: a few, so rayon can balance kinds of different cost.

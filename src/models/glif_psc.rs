@@ -247,6 +247,9 @@ pub struct GlifPscGroup {
     /// Per chunk, its state in chunk-local arrays when the shape has a one-pass step (then
     /// `st` is not used): no copies in or out around each block.
     stores: Vec<Box<Store>>,
+    /// Per chunk with a store, the ports its step integrates (increasing; store row `k` holds
+    /// port `ports[ci][k]`). All ports until [`GlifPscGroup::use_ports`] drops unused ones.
+    ports: Vec<Vec<usize>>,
     /// Scalar kernel constants of each parameter set (uniform chunks), built once.
     uni: Vec<KernelCo<Uni>>,
 }
@@ -331,6 +334,7 @@ impl GlifPscGroup {
             Vec::new()
         };
         let st = if fused { State::empty() } else { st };
+        let ports = vec![(0..n_ports).collect(); stores.len()];
         let uni = consts
             .iter()
             .map(|c| {
@@ -366,8 +370,39 @@ impl GlifPscGroup {
             pn,
             st,
             stores,
+            ports,
             uni,
         })
+    }
+
+    /// Stop integrating the ports that can never receive weight: bit `p` of `used[i]` is set
+    /// when port `p` of neuron `i` has a synapse or input (ports ≥ 64 always count as used).
+    /// An unused port's state stays exactly 0 and its membrane terms are exact zeros added in
+    /// port order (glif.md §3.4 item 3), so skipping it changes no value (at most the sign of
+    /// an exact-zero sum) while a chunk of BMTK cells, which use 2 of 4 receptor ports, steps
+    /// half the synapses. A port whose state is not 0 is kept. Only one-pass chunks skip.
+    pub fn use_ports(&mut self, used: &[u64]) {
+        assert_eq!(used.len(), self.n, "use_ports: one mask per neuron");
+        for (ci, l) in self.stores.iter_mut().enumerate() {
+            let (c0, c1, _) = self.chunks[ci];
+            let mask = used[c0..c1].iter().fold(0u64, |a, &m| a | m);
+            let old = &self.ports[ci];
+            let live = |p: usize| {
+                let row = old.iter().position(|&q| q == p);
+                let busy = row.is_some_and(|k| l.y1[k].iter().chain(&l.y2[k]).any(|&x| x != 0.0));
+                p >= 64 || (mask >> p) & 1 == 1 || busy
+            };
+            let new: Vec<usize> = (0..self.n_ports).filter(|&p| live(p)).collect();
+            let (mut y1, mut y2) = ([[0.0; CHUNK]; MAX_NP], [[0.0; CHUNK]; MAX_NP]);
+            for (k, p) in new.iter().enumerate() {
+                if let Some(j) = old.iter().position(|q| q == p) {
+                    y1[k] = l.y1[j];
+                    y2[k] = l.y2[j];
+                }
+            }
+            (l.y1, l.y2) = (y1, y2);
+            self.ports[ci] = new;
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -430,6 +465,7 @@ impl GlifPscGroup {
             let (c0, c1, set) = self.chunks[ci];
             let shape = self.shape_();
             let store = self.stores.get_mut(ci).map(|b| &mut **b);
+            let ports = self.ports.get(ci).map_or(&[][..], |v| &v[..]);
             let (st, pn) = (&mut self.st, &self.pn);
             match set {
                 Some(k) => {
@@ -440,6 +476,7 @@ impl GlifPscGroup {
                         pn,
                         sh: shape,
                         co,
+                        ports,
                         c0,
                         c1,
                         input,
@@ -483,6 +520,7 @@ impl GlifPscGroup {
                         pn,
                         sh: shape,
                         co: &co,
+                        ports,
                         c0,
                         c1,
                         input,
@@ -529,6 +567,8 @@ struct Job<'a, C> {
     pn: &'a PerNeuron,
     sh: Shape,
     co: &'a KernelCo<C>,
+    /// Ports the one-pass step integrates (store rows in this order).
+    ports: &'a [usize],
     c0: usize,
     c1: usize,
     input: &'a BlockInput<'a>,
@@ -583,6 +623,7 @@ fn kernel_any<C: Co, const A: bool, const X: bool>(j: Job<C>) {
         pn,
         sh,
         co,
+        ports,
         c0,
         c1,
         input,
@@ -594,17 +635,19 @@ fn kernel_any<C: Co, const A: bool, const X: bool>(j: Job<C>) {
     macro_rules! fused {
         ($np:literal, $na:literal) => {
             if A || sh.any_r {
-                fused_body::<C, A, X, true, $np, $na>(l, pn, sh, co, c0, c1, input, spikes)
+                fused_body::<C, A, X, true, $np, $na>(l, pn, sh, co, ports, c0, c1, input, spikes)
             } else {
-                fused_body::<C, A, X, false, $np, $na>(l, pn, sh, co, c0, c1, input, spikes)
+                fused_body::<C, A, X, false, $np, $na>(l, pn, sh, co, ports, c0, c1, input, spikes)
             }
         };
     }
-    match (sh.n_ports, sh.n_asc) {
+    match (ports.len(), sh.n_asc) {
+        (0, 0) => fused!(0, 0),
         (1, 0) => fused!(1, 0),
         (2, 0) => fused!(2, 0),
         (3, 0) => fused!(3, 0),
         (4, 0) => fused!(4, 0),
+        (0, 2) => fused!(0, 2),
         (1, 2) => fused!(1, 2),
         (2, 2) => fused!(2, 2),
         (3, 2) => fused!(3, 2),
@@ -727,12 +770,14 @@ fn fused_body<
     pn: &PerNeuron,
     sh: Shape,
     co: &KernelCo<C>,
+    ports: &[usize],
     c0: usize,
     c1: usize,
     input: &BlockInput,
     spikes: &mut Vec<(u32, u32)>,
 ) {
     let n = sh.n;
+    let ports: [usize; NP] = std::array::from_fn(|q| ports[q]);
     let m = (c1 - c0).min(CHUNK);
     // whole vectors: padding lanes (m..mp) never integrate and are dropped
     let mp = m.next_multiple_of(LANES).min(CHUNK);
@@ -749,11 +794,11 @@ fn fused_body<
         g: cut(co.g),
         asc_s: std::array::from_fn(|q| cut(co.asc_s[q])),
         asc_d: std::array::from_fn(|q| cut(co.asc_d[q])),
-        p11: std::array::from_fn(|q| cut(co.p11[q])),
-        p21: std::array::from_fn(|q| cut(co.p21[q])),
-        p31: std::array::from_fn(|q| cut(co.p31[q])),
-        p32: std::array::from_fn(|q| cut(co.p32[q])),
-        psc0: std::array::from_fn(|q| cut(co.psc0[q])),
+        p11: std::array::from_fn(|q| cut(co.p11[ports[q]])),
+        p21: std::array::from_fn(|q| cut(co.p21[ports[q]])),
+        p31: std::array::from_fn(|q| cut(co.p31[ports[q]])),
+        p32: std::array::from_fn(|q| cut(co.p32[ports[q]])),
+        psc0: std::array::from_fn(|q| cut(co.psc0[ports[q]])),
     };
     // the last chunk's padding lanes would read past the block: copy its weights instead
     let direct = c0 + mp <= n;
@@ -761,12 +806,12 @@ fn fused_body<
     for s in 0..input.n_steps {
         if !direct {
             for (p, row) in wbuf.iter_mut().enumerate() {
-                let o = (s * NP + p) * n + c0;
+                let o = (s * sh.n_ports + ports[p]) * n + c0;
                 row[..m].copy_from_slice(&input.syn[o..o + m]);
             }
         }
         let w: [&[f64]; NP] = std::array::from_fn(|p| {
-            let o = (s * NP + p) * n + c0;
+            let o = (s * sh.n_ports + ports[p]) * n + c0;
             if direct {
                 &input.syn[o..o + mp]
             } else {

@@ -32,6 +32,7 @@
 //! ModelParams::port_for(&self, receptor_type: i64, weight: f64) -> Result<usize, ModelError>
 //! ModelGroup::new(sets: &[ModelParams], set_of: &[u32], dt_ms: f64) -> Result<ModelGroup, ModelError>
 //! ModelGroup::len / n_ports / advance(&mut self, &BlockInput, &mut Vec<(u32, u32)>)
+//! ModelGroup::use_ports(&mut self, used: &[u64])   // per-neuron bitmask of ports with inputs
 //! ModelGroup::sample(&self, var: &str, i: usize) -> Option<f64>   // V_m, threshold, ASCurrents_sum, I_syn
 //! ```
 //!
@@ -366,6 +367,15 @@ impl ModelGroup {
         dispatch!(self, g => g.dt())
     }
 
+    /// Declare which ports can ever receive weight: bit `p` of `used[i]` for port `p` of
+    /// neuron `i` (ports ≥ 64 always count as used). A group may then skip unused ports, whose
+    /// state stays exactly 0; results do not change. Call it before or between `advance`s.
+    pub fn use_ports(&mut self, used: &[u64]) {
+        if let ModelGroup::GlifPsc(g) = self {
+            g.use_ports(used);
+        }
+    }
+
     /// Advance all neurons by `input.n_steps` steps; append `(neuron, step)` spikes sorted by
     /// step then neuron. Panics if the input slices are shorter than the layout requires
     /// (a programming error of the caller, not user data).
@@ -391,8 +401,6 @@ impl ModelGroup {
     }
 }
 
-/// Sort the spikes appended since `from` by (step, neuron) — groups that process neurons in
-/// cache-sized chunks emit them chunk-major.
 /// `GLIFNET_PORTABLE_KERNEL=1` forces the compiler-vectorised steps even where the
 /// hand-written AVX-512 ones would run, so tests can check that both give the same bits.
 pub(crate) fn portable_only() -> bool {
@@ -400,6 +408,8 @@ pub(crate) fn portable_only() -> bool {
     *P.get_or_init(|| std::env::var_os("GLIFNET_PORTABLE_KERNEL").is_some_and(|v| v == "1"))
 }
 
+/// Sort the spikes appended since `from` by (step, neuron) — groups that process neurons in
+/// cache-sized chunks emit them chunk-major.
 pub(crate) fn sort_spikes_from(spikes: &mut [(u32, u32)], from: usize) {
     spikes[from..].sort_unstable_by_key(|&(i, s)| (s, i));
 }
