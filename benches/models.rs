@@ -108,6 +108,7 @@ fn bench_group(c: &mut Criterion<CpuTime>, name: &str, params: ModelParams, w: f
                     let input = BlockInput {
                         n_steps: BLOCK,
                         syn: &syn,
+                        row: N,
                         current: Some(&cur),
                     };
                     spikes.clear();

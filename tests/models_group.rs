@@ -65,6 +65,7 @@ fn run(
             &BlockInput {
                 n_steps: len,
                 syn: &syn,
+                row: n,
                 current: Some(&cur),
             },
             &mut out,
@@ -101,6 +102,7 @@ fn check_population(sets: &[ModelParams], set_of: &[u32]) {
             &BlockInput {
                 n_steps: steps,
                 syn: &syn,
+                row: 1,
                 current: Some(&cur),
             },
             &mut out,
@@ -217,6 +219,7 @@ fn glif_psc_one_pass_and_multi_pass_steps_agree() {
             &BlockInput {
                 n_steps: steps,
                 syn: &syn,
+                row: n,
                 current: Some(&cur),
             },
             &mut out,
@@ -294,6 +297,7 @@ fn glif_psc_skipping_unused_ports_changes_no_bit() {
             let input = BlockInput {
                 n_steps: block,
                 syn: &syn,
+                row: n,
                 current: Some(&cur),
             };
             g.advance(&input, &mut out);

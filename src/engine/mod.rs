@@ -51,7 +51,8 @@ pub enum EngineError {
 ///
 /// This is the engine's view of `models::ModelGroup` (adapter in [`model_group`]); tests use tiny
 /// private models. `advance` must follow the `models` contract: step `s` reads
-/// `syn[(s * n_ports + p) * len + i]` and `current[s * len + i]` and appends `(i, s)` per spike in
+/// `syn[(s * n_ports + p) * row + i]` (`row` ≥ `len`; entries past `len` are 0) and
+/// `current[s * len + i]` and appends `(i, s)` per spike in
 /// increasing `(s, i)`.
 pub trait Group: Send {
     fn len(&self) -> usize;
@@ -63,6 +64,7 @@ pub trait Group: Send {
         &mut self,
         n_steps: usize,
         syn: &[f64],
+        row: usize,
         current: Option<&[f64]>,
         spikes: &mut Vec<(u32, u32)>,
     );
@@ -150,6 +152,8 @@ struct Slot<G> {
     group: G,
     gids: Vec<u32>,
     n: usize,
+    /// Input row length: `n` rounded up to [`ROW_ALIGN`] (the padding entries stay 0).
+    row: usize,
     stride: usize,
     /// Dense input of one block (`block_len × stride`), all zeros between blocks.
     block: Vec<f64>,
@@ -407,7 +411,7 @@ impl<G: Group> Engine<G> {
                         "synapse to neuron {t} uses port {p} of {np}"
                     )));
                 }
-                let off = (p * g.0.len() + i as usize) as u32;
+                let off = (p * padded_row(g.0.len()) + i as usize) as u32;
                 per_chunk[c as usize].push((
                     src as u32,
                     s as u16,
@@ -438,8 +442,8 @@ impl<G: Group> Engine<G> {
         for (c, edges) in per_chunk.iter().enumerate() {
             for &(_, s, off, _, _) in edges {
                 let m = &mut used[c][s as usize];
-                let n = m.len();
-                m[off as usize % n] |= bit(off as usize / n);
+                let row = padded_row(m.len());
+                m[off as usize % row] |= bit(off as usize / row);
             }
         }
         for &(_, gid, port, _) in &input.direct {
@@ -462,7 +466,8 @@ impl<G: Group> Engine<G> {
                 .enumerate()
                 .map(|(si, (group, gids))| {
                     let n = group.len();
-                    let stride = n * group.n_ports();
+                    let row = padded_row(n);
+                    let stride = row * group.n_ports();
                     let clamps = std::mem::take(&mut cur[si]);
                     let cur_len = if clamps.is_empty() {
                         0
@@ -473,6 +478,7 @@ impl<G: Group> Engine<G> {
                         group,
                         gids,
                         n,
+                        row,
                         stride,
                         block: vec![0.0; block as usize * stride],
                         buckets: vec![Vec::new(); timing.mask as usize + 1],
@@ -588,7 +594,7 @@ impl<G: Group> Engine<G> {
                     let (c, s, i) = neuron_loc[gid as usize];
                     if c as usize == ci {
                         let sl = &mut ch.slots[s as usize];
-                        let off = port as usize * sl.n + i as usize;
+                        let off = port as usize * sl.row + i as usize;
                         timing.push(sl, st, off as u32, w);
                     }
                 }
@@ -748,7 +754,8 @@ impl<G: Group> Chunk<G> {
                         Some(&sl.cur[from * sl.n..to * sl.n])
                     };
                     self.scratch.clear();
-                    sl.group.advance(to - from, syn, cur, &mut self.scratch);
+                    sl.group
+                        .advance(to - from, syn, sl.row, cur, &mut self.scratch);
                     for &(i, s) in &self.scratch {
                         self.out
                             .push((t0 + (from as u64) + s as u64, sl.gids[i as usize]));
@@ -789,6 +796,15 @@ impl Timing {
     fn push<G>(self, sl: &mut Slot<G>, step: u64, off: u32, w: f64) {
         sl.buckets[(step & self.mask) as usize].push((off, w));
     }
+}
+
+/// Input rows are padded with at least `ROW_ALIGN - 1` zeros to a multiple of `ROW_ALIGN`
+/// neurons (8 f64: one 64-byte line, one AVX-512 vector): the models' vector loops run whole
+/// vectors from any chunk start, so they read a group's last lanes in place.
+const ROW_ALIGN: usize = 8;
+
+fn padded_row(n: usize) -> usize {
+    (n + ROW_ALIGN - 1).next_multiple_of(ROW_ALIGN)
 }
 
 /// Longest epoch (networks without synapses or with very long delays): keeps progress

@@ -17,6 +17,7 @@ impl Group for ModelGroup {
         &mut self,
         n_steps: usize,
         syn: &[f64],
+        row: usize,
         current: Option<&[f64]>,
         spikes: &mut Vec<(u32, u32)>,
     ) {
@@ -25,6 +26,7 @@ impl Group for ModelGroup {
             &BlockInput {
                 n_steps,
                 syn,
+                row,
                 current,
             },
             spikes,

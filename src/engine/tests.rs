@@ -32,17 +32,19 @@ impl Group for Toy {
         &mut self,
         n_steps: usize,
         syn: &[f64],
+        row: usize,
         cur: Option<&[f64]>,
         out: &mut Vec<(u32, u32)>,
     ) {
         let n = self.v.len();
         let np = self.gains.len();
-        assert_eq!(syn.len(), n_steps * n * np);
+        assert!(row >= n);
+        assert_eq!(syn.len(), n_steps * row * np);
         for s in 0..n_steps {
             for i in 0..n {
                 let mut v = self.v[i] * self.a;
                 for p in 0..np {
-                    v += self.gains[p] * syn[(s * np + p) * n + i];
+                    v += self.gains[p] * syn[(s * np + p) * row + i];
                 }
                 if let Some(c) = cur {
                     v += c[s * n + i];

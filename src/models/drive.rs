@@ -167,6 +167,7 @@ pub fn simulate(
                 let input = BlockInput {
                     n_steps: len,
                     syn: &syn[*done * np..(*done + len) * np],
+                    row: 1,
                     current: Some(&cur[*done..*done + len]),
                 };
                 raw.clear();

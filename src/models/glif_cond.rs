@@ -442,7 +442,7 @@ impl GlifCondGroup {
                 }
                 // (c) spikes delivered in this step open the conductances.
                 for p in 0..np {
-                    y[1 + 2 * p] += input.syn[(s * np + p) * n + i] * c.cond0[p];
+                    y[1 + 2 * p] += input.syn[(s * np + p) * input.row + i] * c.cond0[p];
                 }
                 // (d) current delivered in this step, used from the next step on.
                 self.i_ext[i] = match input.current {

@@ -801,17 +801,17 @@ fn fused_body<
         psc0: std::array::from_fn(|q| cut(co.psc0[ports[q]])),
     };
     // the last chunk's padding lanes would read past the block: copy its weights instead
-    let direct = c0 + mp <= n;
+    let direct = c0 + mp <= input.row;
     let mut wbuf = [[0.0f64; CHUNK]; NP];
     for s in 0..input.n_steps {
         if !direct {
             for (p, row) in wbuf.iter_mut().enumerate() {
-                let o = (s * sh.n_ports + ports[p]) * n + c0;
+                let o = (s * sh.n_ports + ports[p]) * input.row + c0;
                 row[..m].copy_from_slice(&input.syn[o..o + m]);
             }
         }
         let w: [&[f64]; NP] = std::array::from_fn(|p| {
-            let o = (s * sh.n_ports + ports[p]) * n + c0;
+            let o = (s * sh.n_ports + ports[p]) * input.row + c0;
             if direct {
                 &input.syn[o..o + mp]
             } else {
@@ -1154,7 +1154,7 @@ fn kernel_body<C: Co, const A: bool>(
         // (y2 ← P21·y1 + P22·y2; y1 ← P11·y1 + psc0·W, P22 = P11). The synapses do not
         // depend on the spike test, so doing this before it changes nothing but memory traffic.
         for p in 0..np {
-            let o = (s * np + p) * n;
+            let o = (s * np + p) * input.row;
             let w = &input.syn[o + c0..o + c1];
             let y1 = &mut st.y1[p * n + c0..p * n + c1];
             let y2 = &mut st.y2[p * n + c0..p * n + c1];

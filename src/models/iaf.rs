@@ -364,17 +364,17 @@ fn alpha_steps<C: Co>(
         v_reset: c(k.v_reset),
     };
     // the last chunk's padding lanes would read past the block: copy its weights instead
-    let direct = c0 + mp <= n;
+    let direct = c0 + mp <= input.row;
     let mut wbuf = [[0.0f64; CHUNK]; 2];
     for s in 0..input.n_steps {
         if !direct {
             for (p, row) in wbuf.iter_mut().enumerate() {
-                let o = (s * 2 + p) * n + c0;
+                let o = (s * 2 + p) * input.row + c0;
                 row[..m].copy_from_slice(&input.syn[o..o + m]);
             }
         }
         let w = |p: usize| -> &[f64] {
-            let o = (s * 2 + p) * n + c0;
+            let o = (s * 2 + p) * input.row + c0;
             if direct {
                 &input.syn[o..o + mp]
             } else {
@@ -532,8 +532,9 @@ impl IafPscExpGroup {
         let (p11e, p11i) = (&self.p11_ex[c0..c1], &self.p11_in[c0..c1]);
         let (theta, v_reset) = (&self.theta[c0..c1], &self.v_reset[c0..c1]);
         for s in 0..input.n_steps {
-            let w_ex = &input.syn[(s * 2) * n + c0..(s * 2) * n + c1];
-            let w_in = &input.syn[(s * 2 + 1) * n + c0..(s * 2 + 1) * n + c1];
+            let (ro, ri) = ((s * 2) * input.row, (s * 2 + 1) * input.row);
+            let w_ex = &input.syn[ro + c0..ro + c1];
+            let w_in = &input.syn[ri + c0..ri + c1];
             for i in 0..m {
                 act[i] = (r[i] == 0) as u64;
                 r[i] = r[i].saturating_sub(1);
@@ -644,7 +645,7 @@ impl IafPscDeltaGroup {
         let n = self.n;
         let h = self.dt;
         for s in 0..input.n_steps {
-            let w = &input.syn[s * n..(s + 1) * n];
+            let w = &input.syn[s * input.row..s * input.row + n];
             for i in 0..n {
                 if self.r[i] == 0 {
                     let mut y3 =

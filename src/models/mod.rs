@@ -11,7 +11,7 @@
 //!   are computed once per set (node type), never per neuron.
 //! * [`ModelGroup::advance`] advances every neuron of the group by `input.n_steps` steps of
 //!   length `dt` (fixed at construction). Step `s` of the block reads:
-//!   - `input.syn[(s * n_ports + p) * n + i]`: summed weight of the spikes delivered to port `p`
+//!   - `input.syn[(s * n_ports + p) * input.row + i]`: summed weight of the spikes delivered to port `p`
 //!     of neuron `i` in step `s` (NEST ring-buffer semantics, glif.md §3.4 step 7; for
 //!     iaf_psc_delta the mV jump applied within step `s`);
 //!   - `input.current[s * n + i]` (pA), the external current delivered in step `s` (it becomes the
@@ -239,8 +239,11 @@ impl ModelParams {
 pub struct BlockInput<'a> {
     /// Number of steps in the block.
     pub n_steps: usize,
-    /// `syn[(s * n_ports + p) * n + i]`: summed spike weight for port `p` of neuron `i` in step `s`.
+    /// `syn[(s * n_ports + p) * row + i]`: summed spike weight for port `p` of neuron `i` in step `s`.
     pub syn: &'a [f64],
+    /// Row length of `syn`, ≥ the group's size; entries past the last neuron are 0. The
+    /// engine pads rows to whole vectors so that vector loops read them in place.
+    pub row: usize,
     /// `current[s * n + i]` (pA) delivered in step `s`; `None` = no external current.
     pub current: Option<&'a [f64]>,
 }
@@ -381,8 +384,9 @@ impl ModelGroup {
     /// (a programming error of the caller, not user data).
     pub fn advance(&mut self, input: &BlockInput, spikes: &mut Vec<(u32, u32)>) {
         let n = self.len();
+        assert!(input.row >= n, "BlockInput.row shorter than the group");
         assert!(
-            input.syn.len() >= input.n_steps * self.n_ports() * n,
+            input.syn.len() >= input.n_steps * self.n_ports() * input.row,
             "BlockInput.syn too short"
         );
         if let Some(c) = input.current {

@@ -114,6 +114,7 @@ pub fn run(
         let input = BlockInput {
             n_steps: 1,
             syn: &syn[k * np..(k + 1) * np],
+            row: 1,
             current: Some(&cur_pa[k..k + 1]),
         };
         fired.clear();
