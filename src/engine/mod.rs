@@ -30,11 +30,15 @@
 //! slot gets exactly NEST's sequence of f64 additions starting from 0.0), the block is handed to
 //! the model (`models` contract: `syn[(s*n_ports+p)*n+i]`), and the touched entries are zeroed.
 //! Epochs are `floor(d_min / B)·B` steps, still ≤ d_min, so no spike lands in its own epoch.
+//! The buckets and the chunk's incoming synapses live in `queue.rs`, which packs a pair into
+//! 4 bytes where the chunk has few distinct weights. Input rows are padded to whole vectors.
 
 mod probe;
+mod queue;
 
 pub use probe::{NoProbes, Probe, ProbeRow, ProbeSink};
 
+use queue::{Incoming, IncomingEdge, Queue};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -157,85 +161,16 @@ struct Slot<G> {
     stride: usize,
     /// Dense input of one block (`block_len × stride`), all zeros between blocks.
     block: Vec<f64>,
-    /// Ring of pending additions per block: (offset in the dense block, weight).
-    buckets: Vec<Vec<(u32, f64)>>,
     /// (local neuron, steps) for clamped neurons; empty when none.
     clamps: Vec<(usize, CurrentSteps, usize)>,
     cur: Vec<f64>,
-}
-
-/// (source, group slot, dense-block offset, delay, weight) of one incoming synapse.
-type IncomingEdge = (u32, u16, u32, u32, f64);
-
-/// Incoming synapses of one chunk, indexed by source. A source's synapses are grouped into
-/// runs of equal (slot, delay) — one run per source and delay in typical SONATA networks — so
-/// delivering a spike appends each run's `(offset, weight)` pairs to one bucket in a single
-/// copy. Within a run the synapses keep their table order, so every ring-buffer slot still
-/// receives its additions in NEST's order.
-struct Incoming {
-    /// Runs of source `s`: `runs[offsets[s]..offsets[s + 1]]`.
-    offsets: Vec<u32>,
-    runs: Vec<Run>,
-    /// (dense-block offset, weight) of each synapse, run by run.
-    pairs: Vec<(u32, f64)>,
-}
-
-/// Synapses `start..end` of [`Incoming::pairs`]: one source, one group slot, one delay.
-#[derive(Clone, Copy)]
-struct Run {
-    slot: u16,
-    delay: u32,
-    start: u32,
-    end: u32,
-}
-
-impl Incoming {
-    /// From a chunk's synapses sorted by source (table order within a source).
-    fn new(n_src: usize, edges: &[IncomingEdge]) -> Incoming {
-        let mut offsets = vec![0u32; n_src + 1];
-        let mut runs: Vec<Run> = Vec::new();
-        let mut pairs = Vec::with_capacity(edges.len());
-        let mut a = 0;
-        let mut mine: Vec<&IncomingEdge> = Vec::new();
-        for src in 0..n_src {
-            let mut b = a;
-            while b < edges.len() && edges[b].0 as usize == src {
-                b += 1;
-            }
-            // stable: equal (slot, delay) keep their table order
-            mine.clear();
-            mine.extend(&edges[a..b]);
-            mine.sort_by_key(|e| (e.1, e.3));
-            let first_run = runs.len();
-            for &e in &mine {
-                let start = pairs.len() as u32;
-                pairs.push((e.2, e.4));
-                let extend = runs.len() > first_run;
-                match runs.last_mut() {
-                    Some(r) if extend && r.slot == e.1 && r.delay == e.3 => r.end = start + 1,
-                    _ => runs.push(Run {
-                        slot: e.1,
-                        delay: e.3,
-                        start,
-                        end: start + 1,
-                    }),
-                }
-            }
-            offsets[src + 1] = runs.len() as u32;
-            a = b;
-        }
-        Incoming {
-            offsets,
-            runs,
-            pairs,
-        }
-    }
 }
 
 /// A unit of parallel work: one or more groups with their ring buffers and incoming synapses.
 pub struct Chunk<G> {
     slots: Vec<Slot<G>>,
     incoming: Incoming,
+    queue: Queue,
     scratch: Vec<(u32, u32)>,
     out: Vec<(u64, u32)>,
     samples: Vec<(usize, u64, usize, f64)>,
@@ -458,9 +393,30 @@ impl<G: Group> Engine<G> {
                 g.use_ports(u);
             }
         }
+        // weights of the direct events per chunk (the queue's weight table must hold them)
+        let mut direct_w: Vec<Vec<f64>> = vec![Vec::new(); n_chunks];
+        for &(_, gid, _, w) in &input.direct {
+            if let Some(&(c, _, _)) = neuron_loc.get(gid as usize).filter(|l| l.0 != u32::MAX) {
+                direct_w[c as usize].push(w);
+            }
+        }
         let mut out_chunks = Vec::with_capacity(n_chunks);
-        for ((ch, edges), mut cur) in chunks.into_iter().zip(per_chunk).zip(currents) {
-            let incoming = Incoming::new(n_src, &edges);
+        let chunk_inputs = per_chunk.into_iter().zip(currents).zip(direct_w);
+        for (ch, ((edges, mut cur), dw)) in chunks.into_iter().zip(chunk_inputs) {
+            let (incoming, pairs) = Incoming::new(n_src, &edges);
+            drop(edges);
+            let max_stride = ch
+                .iter()
+                .map(|(g, _)| padded_row(g.len()) * g.n_ports())
+                .max()
+                .unwrap_or(0);
+            let queue = Queue::new(
+                pairs,
+                dw.into_iter(),
+                max_stride,
+                ch.len(),
+                timing.mask as usize + 1,
+            );
             let slots = ch
                 .into_iter()
                 .enumerate()
@@ -481,7 +437,6 @@ impl<G: Group> Engine<G> {
                         row,
                         stride,
                         block: vec![0.0; block as usize * stride],
-                        buckets: vec![Vec::new(); timing.mask as usize + 1],
                         clamps,
                         cur: vec![0.0; cur_len],
                     }
@@ -490,6 +445,7 @@ impl<G: Group> Engine<G> {
             out_chunks.push(Chunk {
                 slots,
                 incoming,
+                queue,
                 scratch: Vec::new(),
                 out: Vec::new(),
                 samples: Vec::new(),
@@ -535,6 +491,11 @@ impl<G: Group> Engine<G> {
     }
     pub fn n_neurons(&self) -> usize {
         self.n_neurons
+    }
+    /// Chunks whose queue packs synapses into `u32`s (few distinct weights), and all chunks.
+    pub fn packed_chunks(&self) -> (usize, usize) {
+        let packed = self.chunks.iter().filter(|c| c.queue.is_packed()).count();
+        (packed, self.chunks.len())
     }
     /// Where neuron `gid` lives: (chunk, group slot, local index).
     pub fn locate(&self, gid: u32) -> Option<(u32, u32, u32)> {
@@ -593,9 +554,9 @@ impl<G: Group> Engine<G> {
                 for &(st, gid, port, w) in direct {
                     let (c, s, i) = neuron_loc[gid as usize];
                     if c as usize == ci {
-                        let sl = &mut ch.slots[s as usize];
-                        let off = port as usize * sl.row + i as usize;
-                        timing.push(sl, st, off as u32, w);
+                        let off = port as usize * ch.slots[s as usize].row + i as usize;
+                        let b = (st & timing.mask) as usize;
+                        ch.queue.push(s as usize, b, off as u32, w);
                     }
                 }
                 ev += ch.deliver(pending, timing);
@@ -670,22 +631,7 @@ impl<G: Group> Engine<G> {
 impl<G: Group> Chunk<G> {
     /// Add the weights of `spikes` (in the given canonical order) to this chunk's ring buffers.
     fn deliver(&mut self, spikes: &[(u64, u32)], timing: Timing) -> u64 {
-        let inc = &self.incoming;
-        let mut n = 0u64;
-        for &(step, src) in spikes {
-            let (a, b) = (
-                inc.offsets[src as usize] as usize,
-                inc.offsets[src as usize + 1] as usize,
-            );
-            for r in &inc.runs[a..b] {
-                let sl = &mut self.slots[r.slot as usize];
-                let bucket = &mut sl.buckets[((step + r.delay as u64) & timing.mask) as usize];
-                let pairs = &inc.pairs[r.start as usize..r.end as usize];
-                bucket.extend_from_slice(pairs);
-                n += pairs.len() as u64;
-            }
-        }
-        n
+        self.queue.deliver(&self.incoming, spikes, timing.mask)
     }
 
     /// Advance all groups of the chunk over steps `t0..t0+n_steps` block by block, splitting
@@ -724,9 +670,7 @@ impl<G: Group> Chunk<G> {
             for s in 0..n_steps {
                 let b = ((t0 + s as u64) & timing.mask) as usize;
                 let row = &mut sl.block[s * sl.stride..(s + 1) * sl.stride];
-                for &(off, w) in &sl.buckets[b] {
-                    row[off as usize] += w;
-                }
+                self.queue.scatter(si, b, row);
             }
             if !sl.clamps.is_empty() {
                 for (i, steps, cursor) in sl.clamps.iter_mut() {
@@ -773,10 +717,7 @@ impl<G: Group> Chunk<G> {
             for s in 0..n_steps {
                 let b = ((t0 + s as u64) & timing.mask) as usize;
                 let row = &mut sl.block[s * sl.stride..(s + 1) * sl.stride];
-                for &(off, _) in &sl.buckets[b] {
-                    row[off as usize] = 0.0;
-                }
-                sl.buckets[b].clear();
+                self.queue.clear(si, b, row);
             }
         }
     }
@@ -788,14 +729,6 @@ struct Timing {
     block: u64,
     /// Bucket of step `t` = `t & mask` (ring of a power of two ≥ max delay + epoch steps).
     mask: u64,
-}
-
-impl Timing {
-    /// Queue weight `w` for port·n + i (`off`) in step `step`.
-    #[inline]
-    fn push<G>(self, sl: &mut Slot<G>, step: u64, off: u32, w: f64) {
-        sl.buckets[(step & self.mask) as usize].push((off, w));
-    }
 }
 
 /// Input rows are padded with at least `ROW_ALIGN - 1` zeros to a multiple of `ROW_ALIGN`

@@ -251,3 +251,65 @@ fn clamp_current_follows_breakpoints() {
     assert!((v[5] - 0.3).abs() < 1e-15);
     assert!((v[9] - 0.3).abs() < 1e-15);
 }
+
+/// The packed (u32) and wide ((u32, f64)) queues must add the same weights in the same order:
+/// sums of 1e16, 1 and −1e16 depend on the order, so any reordering or lost addition shows.
+#[test]
+fn packed_and_wide_queues_add_the_same_weights_in_the_same_order() {
+    use super::queue::{Incoming, Queue};
+    let weights = [1e16, 1.0, -1e16, 0.5, -3.25];
+    // 3 sources, 2 slots, offsets < 40, delays 1..3, weights cycling through 5 values
+    let mut edges = Vec::new();
+    for src in 0..3u32 {
+        for k in 0..30u32 {
+            let slot = (k % 2) as u16;
+            let off = (k * 7 + src * 3) % 40;
+            let delay = 1 + (k + src) % 3;
+            edges.push((src, slot, off, delay, weights[((k + src) % 5) as usize]));
+        }
+    }
+    let spikes: Vec<(u64, u32)> = vec![(0, 0), (0, 2), (1, 1), (1, 2), (2, 0), (2, 1)];
+    let run = |max_stride: usize| {
+        let (inc, pairs) = Incoming::new(3, &edges);
+        let mut q = Queue::new(pairs, [7.5].into_iter(), max_stride, 2, 8);
+        let n = q.deliver(&inc, &spikes, 7);
+        q.push(1, 3, 5, 7.5);
+        let mut rows = vec![vec![0.0f64; 40]; 16];
+        for slot in 0..2 {
+            for b in 0..8 {
+                q.scatter(slot, b, &mut rows[slot * 8 + b]);
+            }
+        }
+        let bits: Vec<u64> = rows.iter().flatten().map(|x| x.to_bits()).collect();
+        for slot in 0..2 {
+            for b in 0..8 {
+                q.clear(slot, b, &mut rows[slot * 8 + b]);
+            }
+        }
+        assert!(
+            rows.iter().flatten().all(|&x| x == 0.0),
+            "clear left entries"
+        );
+        (q.is_packed(), n, bits)
+    };
+    let (packed, n1, a) = run(40);
+    // offsets need 30 bits: 4 weight indices fit, the 6 distinct weights do not
+    let (wide, n2, b) = run(1 << 30);
+    assert!(packed && !wide, "expected one packed and one wide queue");
+    assert_eq!((n1, n2), (180, 180), "events queued");
+    assert_eq!(a, b, "packed and wide sums differ");
+    // reference: spikes in order, each source's synapses by (slot, delay), table order within
+    let mut rows = vec![vec![0.0f64; 40]; 16];
+    for &(step, src) in &spikes {
+        let mut mine: Vec<_> = edges.iter().filter(|e| e.0 == src).collect();
+        mine.sort_by_key(|e| (e.1, e.3));
+        for e in mine {
+            rows[e.1 as usize * 8 + ((step + e.3 as u64) & 7) as usize][e.2 as usize] += e.4;
+        }
+    }
+    rows[8 + 3][5] += 7.5;
+    let want: Vec<u64> = rows.iter().flatten().map(|x| x.to_bits()).collect();
+    assert_eq!(a, want, "sums differ from the canonical order");
+    // the weights make the order matter: summing each slot in reverse would differ somewhere
+    assert!(a.iter().any(|&x| x != 0 && f64::from_bits(x).abs() < 1e15));
+}

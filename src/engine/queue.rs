@@ -1,0 +1,252 @@
+//! A chunk's incoming synapses and its queue of pending additions (the sparse ring buffer).
+//!
+//! Delivering a spike appends the `(dense-block offset, weight)` of each of its synapses onto
+//! the chunk to the bucket of the step where it arrives; before a block is advanced, its
+//! buckets are added into the dense block in arrival order (NEST's order, see the engine docs).
+//! Per event this copies the pair once and reads it twice, so the bytes per pair set the cost
+//! of delivery once the synapse table outgrows the caches. SONATA weights are mostly few
+//! distinct values (`syn_weight × nsyns` per edge type), so a chunk with at most
+//! 2^(32 − offset bits) distinct weights stores each pair as one `u32`: the offset in the low
+//! bits, the index into the chunk's weight table in the high bits — a quarter of the bytes of
+//! an `(u32, f64)` pair. Other chunks keep the wide pairs. The weights added are the same f64s
+//! in the same order either way.
+
+use std::collections::HashMap;
+
+/// (source, group slot, dense-block offset, delay, weight) of one incoming synapse.
+pub(super) type IncomingEdge = (u32, u16, u32, u32, f64);
+
+/// Incoming synapses of one chunk, indexed by source, grouped into runs of equal (slot,
+/// delay) — one run per source and delay in typical SONATA networks — so delivering a spike
+/// appends each run to one bucket in a single copy. Within a run the synapses keep their table
+/// order, so every ring-buffer slot still receives its additions in NEST's order.
+pub(super) struct Incoming {
+    /// Runs of source `s`: `runs[offsets[s]..offsets[s + 1]]`.
+    offsets: Vec<u32>,
+    runs: Vec<Run>,
+}
+
+/// Pairs `start..end` of the queue's synapse pairs: one source, one group slot, one delay.
+#[derive(Clone, Copy)]
+struct Run {
+    slot: u16,
+    delay: u32,
+    start: u32,
+    end: u32,
+}
+
+impl Incoming {
+    /// From a chunk's synapses sorted by source (table order within a source); also returns
+    /// each synapse's (offset, weight) in run order.
+    pub(super) fn new(n_src: usize, edges: &[IncomingEdge]) -> (Incoming, Vec<(u32, f64)>) {
+        let mut offsets = vec![0u32; n_src + 1];
+        let mut runs: Vec<Run> = Vec::new();
+        let mut pairs = Vec::with_capacity(edges.len());
+        let mut a = 0;
+        let mut mine: Vec<&IncomingEdge> = Vec::new();
+        for src in 0..n_src {
+            let mut b = a;
+            while b < edges.len() && edges[b].0 as usize == src {
+                b += 1;
+            }
+            // stable: equal (slot, delay) keep their table order
+            mine.clear();
+            mine.extend(&edges[a..b]);
+            mine.sort_by_key(|e| (e.1, e.3));
+            let first_run = runs.len();
+            for &e in &mine {
+                let start = pairs.len() as u32;
+                pairs.push((e.2, e.4));
+                let extend = runs.len() > first_run;
+                match runs.last_mut() {
+                    Some(r) if extend && r.slot == e.1 && r.delay == e.3 => r.end = start + 1,
+                    _ => runs.push(Run {
+                        slot: e.1,
+                        delay: e.3,
+                        start,
+                        end: start + 1,
+                    }),
+                }
+            }
+            offsets[src + 1] = runs.len() as u32;
+            a = b;
+        }
+        (Incoming { offsets, runs }, pairs)
+    }
+}
+
+/// One queued addition: where in the dense block, and which weight.
+trait Pair: Copy + Send {
+    fn off(self, shift: u32) -> usize;
+    fn weight(self, shift: u32, weights: &[f64]) -> f64;
+}
+
+/// Packed: offset in the low `shift` bits, weight-table index above.
+impl Pair for u32 {
+    #[inline(always)]
+    fn off(self, shift: u32) -> usize {
+        (self & ((1u32 << shift) - 1)) as usize
+    }
+    #[inline(always)]
+    fn weight(self, shift: u32, weights: &[f64]) -> f64 {
+        weights[(self >> shift) as usize]
+    }
+}
+
+impl Pair for (u32, f64) {
+    #[inline(always)]
+    fn off(self, _shift: u32) -> usize {
+        self.0 as usize
+    }
+    #[inline(always)]
+    fn weight(self, _shift: u32, _weights: &[f64]) -> f64 {
+        self.1
+    }
+}
+
+/// Synapse pairs in run order and the buckets (`[slot][step & mask]`) of one representation.
+struct Pending<P> {
+    pairs: Vec<P>,
+    buckets: Vec<Vec<Vec<P>>>,
+}
+
+impl<P: Pair> Pending<P> {
+    fn new(pairs: Vec<P>, n_slots: usize, n_buckets: usize) -> Pending<P> {
+        Pending {
+            pairs,
+            buckets: vec![vec![Vec::new(); n_buckets]; n_slots],
+        }
+    }
+
+    #[inline(always)]
+    fn deliver(&mut self, inc: &Incoming, spikes: &[(u64, u32)], mask: u64) -> u64 {
+        let mut n = 0u64;
+        for &(step, src) in spikes {
+            let (a, b) = (
+                inc.offsets[src as usize] as usize,
+                inc.offsets[src as usize + 1] as usize,
+            );
+            for r in &inc.runs[a..b] {
+                let bucket =
+                    &mut self.buckets[r.slot as usize][((step + r.delay as u64) & mask) as usize];
+                let pairs = &self.pairs[r.start as usize..r.end as usize];
+                bucket.extend_from_slice(pairs);
+                n += pairs.len() as u64;
+            }
+        }
+        n
+    }
+
+    #[inline(always)]
+    fn scatter(&self, slot: usize, b: usize, shift: u32, weights: &[f64], row: &mut [f64]) {
+        for &p in &self.buckets[slot][b] {
+            row[p.off(shift)] += p.weight(shift, weights);
+        }
+    }
+
+    #[inline(always)]
+    fn clear(&mut self, slot: usize, b: usize, shift: u32, row: &mut [f64]) {
+        let bucket = &mut self.buckets[slot][b];
+        for &p in bucket.iter() {
+            row[p.off(shift)] = 0.0;
+        }
+        bucket.clear();
+    }
+}
+
+enum Pairs {
+    Packed(Pending<u32>),
+    Wide(Pending<(u32, f64)>),
+}
+
+/// The pending additions of one chunk (see the module docs).
+pub(super) struct Queue {
+    pairs: Pairs,
+    /// Packed only: offset bits, the weight table and its index by bit pattern.
+    shift: u32,
+    weights: Vec<f64>,
+    index: HashMap<u64, u32>,
+}
+
+impl Queue {
+    /// `pairs` from [`Incoming::new`]; `extra` the weights of direct events (pushed later);
+    /// `max_stride` the largest dense-block row stride of the chunk's slots.
+    pub(super) fn new(
+        pairs: Vec<(u32, f64)>,
+        extra: impl Iterator<Item = f64>,
+        max_stride: usize,
+        n_slots: usize,
+        n_buckets: usize,
+    ) -> Queue {
+        let shift = usize::BITS - max_stride.saturating_sub(1).leading_zeros();
+        let mut weights = Vec::new();
+        let mut index: HashMap<u64, u32> = HashMap::new();
+        for w in pairs.iter().map(|p| p.1).chain(extra) {
+            index.entry(w.to_bits()).or_insert_with(|| {
+                weights.push(w);
+                (weights.len() - 1) as u32
+            });
+        }
+        let fits = shift < 32 && (weights.len() as u64) <= 1u64 << (32 - shift);
+        if fits {
+            let packed = pairs
+                .iter()
+                .map(|&(o, w)| (index[&w.to_bits()] << shift) | o)
+                .collect();
+            Queue {
+                pairs: Pairs::Packed(Pending::new(packed, n_slots, n_buckets)),
+                shift,
+                weights,
+                index,
+            }
+        } else {
+            Queue {
+                pairs: Pairs::Wide(Pending::new(pairs, n_slots, n_buckets)),
+                shift: 0,
+                weights: Vec::new(),
+                index: HashMap::new(),
+            }
+        }
+    }
+
+    /// Whether pairs are packed into `u32`s (tests and benchmarks).
+    pub(super) fn is_packed(&self) -> bool {
+        matches!(self.pairs, Pairs::Packed(_))
+    }
+
+    /// Queue the synapses of `spikes` (in canonical order); returns the events queued.
+    pub(super) fn deliver(&mut self, inc: &Incoming, spikes: &[(u64, u32)], mask: u64) -> u64 {
+        match &mut self.pairs {
+            Pairs::Packed(p) => p.deliver(inc, spikes, mask),
+            Pairs::Wide(p) => p.deliver(inc, spikes, mask),
+        }
+    }
+
+    /// Queue one addition of `w` at `off` of `slot` into bucket `b` (`w` must be one of the
+    /// `extra` weights given to [`Queue::new`] when packed).
+    pub(super) fn push(&mut self, slot: usize, b: usize, off: u32, w: f64) {
+        match &mut self.pairs {
+            Pairs::Packed(p) => {
+                let k = self.index[&w.to_bits()];
+                p.buckets[slot][b].push((k << self.shift) | off);
+            }
+            Pairs::Wide(p) => p.buckets[slot][b].push((off, w)),
+        }
+    }
+
+    /// Add bucket `b` of `slot` into `row` (the dense block of that step), in arrival order.
+    pub(super) fn scatter(&self, slot: usize, b: usize, row: &mut [f64]) {
+        match &self.pairs {
+            Pairs::Packed(p) => p.scatter(slot, b, self.shift, &self.weights, row),
+            Pairs::Wide(p) => p.scatter(slot, b, 0, &[], row),
+        }
+    }
+
+    /// Zero the entries of `row` that bucket `b` of `slot` touched, and empty the bucket.
+    pub(super) fn clear(&mut self, slot: usize, b: usize, row: &mut [f64]) {
+        match &mut self.pairs {
+            Pairs::Packed(p) => p.clear(slot, b, self.shift, row),
+            Pairs::Wide(p) => p.clear(slot, b, 0, row),
+        }
+    }
+}
