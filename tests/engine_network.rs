@@ -326,3 +326,40 @@ fn allen_neuron_configs_are_converted_like_bmtk() {
         );
     }
 }
+
+/// `output.compression` (BMTK: gzip unless "none") decides whether the spike datasets are
+/// gzip-compressed; the spikes are the same either way, and the CSV is written alongside.
+#[test]
+fn output_compression_none_writes_plain_spike_datasets() {
+    let filters = |compression: Option<&str>| {
+        let d = tempfile::tempdir().unwrap();
+        one_glif_cell(
+            d.path(),
+            EType::new(1, 900.0, 1.0, Some(1)),
+            None,
+            &[2.0],
+            vec![10.0, 30.0, 50.0, 50.5],
+        );
+        if let Some(c) = compression {
+            let p = d.path().join("config.json");
+            let mut cfg: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+            cfg["output"]["compression"] = json!(c);
+            std::fs::write(&p, cfg.to_string()).unwrap();
+        }
+        let spikes = run_ok(d.path(), &[]);
+        assert!(d.path().join("output/spikes.csv").is_file(), "no CSV");
+        let f = hdf5::File::open(d.path().join("output/spikes.h5")).unwrap();
+        let ds = f.dataset("spikes/v1/timestamps").unwrap();
+        (spikes, ds.filters().len())
+    };
+    let (gz, n_gz) = filters(None);
+    let (plain, n_plain) = filters(Some("none"));
+    assert!(!gz.is_empty());
+    assert_eq!(gz, plain);
+    assert_eq!(
+        (n_gz, n_plain),
+        (1, 0),
+        "filters on timestamps (default gzip, then none)"
+    );
+}

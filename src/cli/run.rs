@@ -321,35 +321,52 @@ fn run_on(args: Args, mut dist: Option<&mut Session>) -> anyhow::Result<()> {
         pops[k].node_ids.push(p.node_ids[(gid - p.first) as usize]);
         pops[k].times.push(stamp_ms(stamp, dt));
     }
-    let written = write_spike_files(
-        &pops,
-        cfg.output.spikes_file.as_deref(),
-        cfg.output.spikes_file_csv.as_deref(),
-        cfg.output.spikes_sort_order,
-    )?;
+    let png = (!args.no_plot && simulated_ms > 0.0).then(|| out_dir.join("raster.png"));
+    let title = cfg
+        .config_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let trains = png.as_ref().map(|_| pops_as_trains(&pops));
+    // The raster is drawn while the spike files are written: independent outputs, and the
+    // second core is idle after a 1-thread simulation.
+    let (written, plotted) = std::thread::scope(|s| {
+        let plot = png.as_ref().zip(trains.as_ref()).map(|(png, trains)| {
+            s.spawn(|| {
+                crate::cli::plot::write_run_raster(trains, &circuit, simulated_ms, png, &title)
+            })
+        });
+        let written = write_spike_files(
+            &pops,
+            cfg.output.spikes_file.as_deref(),
+            cfg.output.spikes_file_csv.as_deref(),
+            cfg.output.spikes_sort_order,
+            cfg.output.compression,
+        );
+        let plotted = plot.map(|h| h.join().expect("raster plot thread panicked"));
+        (written, plotted)
+    });
+    let written = match written {
+        Ok(w) => w,
+        Err(e) => {
+            // no raster without the spike files it shows
+            if let Some(p) = &png {
+                let _ = std::fs::remove_file(p);
+            }
+            return Err(e.into());
+        }
+    };
     for w in &written {
         log.info(format!("Wrote spikes to {}", w.display()));
+    }
+    if let (Some(r), Some(png)) = (plotted, &png) {
+        r?;
+        log.info(format!("Wrote raster plot {}", png.display()));
     }
     if let Some(reports) = reports {
         for r in reports.finish()? {
             log.info(format!("Wrote report {}", r.display()));
         }
-    }
-    if !args.no_plot && simulated_ms > 0.0 {
-        let png = out_dir.join("raster.png");
-        let title = cfg
-            .config_path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned());
-        let title = title.unwrap_or_default();
-        crate::cli::plot::write_run_raster(
-            &pops_as_trains(&pops),
-            &circuit,
-            simulated_ms,
-            &png,
-            &title,
-        )?;
-        log.info(format!("Wrote raster plot {}", png.display()));
     }
     if cfg.output.spikes_file_nwb.is_some() {
         log.warn("spikes_file_nwb is not supported; no NWB spike file written");

@@ -38,7 +38,7 @@ mod queue;
 
 pub use probe::{NoProbes, Probe, ProbeRow, ProbeSink};
 
-use queue::{Incoming, IncomingEdge, Queue};
+use queue::{Incoming, IncomingEdge, Queue, Steps};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -666,12 +666,14 @@ impl<G: Group> Chunk<G> {
             cuts.push(n_steps);
         }
         for (si, sl) in self.slots.iter_mut().enumerate() {
+            let steps = Steps {
+                t0,
+                n: n_steps,
+                mask: timing.mask,
+                stride: sl.stride,
+            };
             // arrivals of this block, added in arrival order into the zeroed dense block
-            for s in 0..n_steps {
-                let b = ((t0 + s as u64) & timing.mask) as usize;
-                let row = &mut sl.block[s * sl.stride..(s + 1) * sl.stride];
-                self.queue.scatter(si, b, row);
-            }
+            self.queue.scatter(si, steps, &mut sl.block);
             if !sl.clamps.is_empty() {
                 for (i, steps, cursor) in sl.clamps.iter_mut() {
                     for s in 0..n_steps {
@@ -714,11 +716,7 @@ impl<G: Group> Chunk<G> {
                 from = to;
             }
             // only the touched entries need clearing
-            for s in 0..n_steps {
-                let b = ((t0 + s as u64) & timing.mask) as usize;
-                let row = &mut sl.block[s * sl.stride..(s + 1) * sl.stride];
-                self.queue.clear(si, b, row);
-            }
+            self.queue.clear(si, steps, &mut sl.block);
         }
     }
 }

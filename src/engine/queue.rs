@@ -138,20 +138,41 @@ impl<P: Pair> Pending<P> {
     }
 
     #[inline(always)]
-    fn scatter(&self, slot: usize, b: usize, shift: u32, weights: &[f64], row: &mut [f64]) {
-        for &p in &self.buckets[slot][b] {
-            row[p.off(shift)] += p.weight(shift, weights);
+    fn scatter(&self, slot: usize, steps: Steps, shift: u32, weights: &[f64], block: &mut [f64]) {
+        for (s, row) in block
+            .chunks_exact_mut(steps.stride)
+            .take(steps.n)
+            .enumerate()
+        {
+            for &p in &self.buckets[slot][((steps.t0 + s as u64) & steps.mask) as usize] {
+                row[p.off(shift)] += p.weight(shift, weights);
+            }
         }
     }
 
     #[inline(always)]
-    fn clear(&mut self, slot: usize, b: usize, shift: u32, row: &mut [f64]) {
-        let bucket = &mut self.buckets[slot][b];
-        for &p in bucket.iter() {
-            row[p.off(shift)] = 0.0;
+    fn clear(&mut self, slot: usize, steps: Steps, shift: u32, block: &mut [f64]) {
+        for (s, row) in block
+            .chunks_exact_mut(steps.stride)
+            .take(steps.n)
+            .enumerate()
+        {
+            let bucket = &mut self.buckets[slot][((steps.t0 + s as u64) & steps.mask) as usize];
+            for &p in bucket.iter() {
+                row[p.off(shift)] = 0.0;
+            }
+            bucket.clear();
         }
-        bucket.clear();
     }
+}
+
+/// Steps `t0..t0 + n` of a dense block with rows of `stride` entries; bucket = step & mask.
+#[derive(Clone, Copy)]
+pub(super) struct Steps {
+    pub t0: u64,
+    pub n: usize,
+    pub mask: u64,
+    pub stride: usize,
 }
 
 enum Pairs {
@@ -234,19 +255,20 @@ impl Queue {
         }
     }
 
-    /// Add bucket `b` of `slot` into `row` (the dense block of that step), in arrival order.
-    pub(super) fn scatter(&self, slot: usize, b: usize, row: &mut [f64]) {
+    /// Add the buckets of `steps` of `slot` into its dense `block` (row `s` = step `t0 + s`),
+    /// each in arrival order.
+    pub(super) fn scatter(&self, slot: usize, steps: Steps, block: &mut [f64]) {
         match &self.pairs {
-            Pairs::Packed(p) => p.scatter(slot, b, self.shift, &self.weights, row),
-            Pairs::Wide(p) => p.scatter(slot, b, 0, &[], row),
+            Pairs::Packed(p) => p.scatter(slot, steps, self.shift, &self.weights, block),
+            Pairs::Wide(p) => p.scatter(slot, steps, 0, &[], block),
         }
     }
 
-    /// Zero the entries of `row` that bucket `b` of `slot` touched, and empty the bucket.
-    pub(super) fn clear(&mut self, slot: usize, b: usize, row: &mut [f64]) {
+    /// Zero the entries of `block` that the buckets of `steps` touched, and empty them.
+    pub(super) fn clear(&mut self, slot: usize, steps: Steps, block: &mut [f64]) {
         match &mut self.pairs {
-            Pairs::Packed(p) => p.clear(slot, b, self.shift, row),
-            Pairs::Wide(p) => p.clear(slot, b, 0, row),
+            Pairs::Packed(p) => p.clear(slot, steps, self.shift, block),
+            Pairs::Wide(p) => p.clear(slot, steps, 0, block),
         }
     }
 }

@@ -274,20 +274,23 @@ fn packed_and_wide_queues_add_the_same_weights_in_the_same_order() {
         let mut q = Queue::new(pairs, [7.5].into_iter(), max_stride, 2, 8);
         let n = q.deliver(&inc, &spikes, 7);
         q.push(1, 3, 5, 7.5);
-        let mut rows = vec![vec![0.0f64; 40]; 16];
-        for slot in 0..2 {
-            for b in 0..8 {
-                q.scatter(slot, b, &mut rows[slot * 8 + b]);
-            }
+        // one block of 8 steps per slot, rows of 40 (bucket b = step b)
+        let steps = super::queue::Steps {
+            t0: 0,
+            n: 8,
+            mask: 7,
+            stride: 40,
+        };
+        let mut blocks = vec![vec![0.0f64; 8 * 40]; 2];
+        for (slot, block) in blocks.iter_mut().enumerate() {
+            q.scatter(slot, steps, block);
         }
-        let bits: Vec<u64> = rows.iter().flatten().map(|x| x.to_bits()).collect();
-        for slot in 0..2 {
-            for b in 0..8 {
-                q.clear(slot, b, &mut rows[slot * 8 + b]);
-            }
+        let bits: Vec<u64> = blocks.iter().flatten().map(|x| x.to_bits()).collect();
+        for (slot, block) in blocks.iter_mut().enumerate() {
+            q.clear(slot, steps, block);
         }
         assert!(
-            rows.iter().flatten().all(|&x| x == 0.0),
+            blocks.iter().flatten().all(|&x| x == 0.0),
             "clear left entries"
         );
         (q.is_packed(), n, bits)

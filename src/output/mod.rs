@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::config::SortOrder;
-use crate::sonata::spikes::{write_spikes_csv, write_spikes_h5, PopulationSpikes, SpikeTrains};
+use crate::sonata::spikes::{
+    write_spikes_csv, write_spikes_h5_with, PopulationSpikes, SpikeTrains,
+};
 
 /// Output errors name the file or folder and what was wrong.
 #[derive(Debug, thiserror::Error)]
@@ -139,6 +141,7 @@ pub fn write_spike_files(
     h5: Option<&Path>,
     csv: Option<&Path>,
     order: SortOrder,
+    compress: bool,
 ) -> Result<Vec<PathBuf>, OutputError> {
     let trains = SpikeTrains {
         populations: pops
@@ -149,14 +152,29 @@ pub fn write_spike_files(
             })
             .collect(),
     };
+    // The two files are independent: write them side by side (the h5 one spends its time in
+    // gzip, the CSV one formatting numbers).
+    let (r5, rc) = std::thread::scope(|s| {
+        let t5 = h5.map(|p| s.spawn(|| write_spikes_h5_with(p, &trains, order, compress)));
+        let rc = csv.map(|p| write_spikes_csv(p, &trains, order));
+        let r5 = t5.map(|t| t.join().expect("spike h5 writer panicked"));
+        (r5, rc)
+    });
     let mut written = Vec::new();
-    if let Some(p) = h5 {
-        write_spikes_h5(p, &trains, order)?;
-        written.push(p.to_path_buf());
+    let mut failed = None;
+    for (r, p) in [(r5, h5), (rc, csv)] {
+        match (r, p) {
+            (Some(Ok(())), Some(p)) => written.push(p.to_path_buf()),
+            (Some(Err(e)), _) => failed = failed.or(Some(e)),
+            _ => {}
+        }
     }
-    if let Some(p) = csv {
-        write_spikes_csv(p, &trains, order)?;
-        written.push(p.to_path_buf());
+    if let Some(e) = failed {
+        // all or nothing, as when the files were written one after the other
+        for p in &written {
+            let _ = std::fs::remove_file(p);
+        }
+        return Err(e.into());
     }
     Ok(written)
 }

@@ -497,6 +497,11 @@ pub fn write_spikes_h5(
     write_spikes_h5_with(path, trains, order, true)
 }
 
+/// gzip level of compressed spike datasets. BMTK writes h5py's default gzip (level 4); level 1
+/// gives files about 2% larger in well under half the compression time (76k spikes: ~18 ms
+/// instead of ~30 ms), which is most of the write time of a run.
+const GZIP_LEVEL: u8 = 1;
+
 /// Write a SONATA spike file: root `magic`/`version`, `/spikes/<pop>/{timestamps (f64,
 /// @units="ms"), node_ids (u64)}`, group attribute `sorting` (string). Each population is
 /// sorted in `order`. Written to a temporary file and renamed when complete.
@@ -544,7 +549,7 @@ pub fn write_spikes_h5_with(
             let ts = if deflate && n > 0 {
                 g.new_dataset_builder()
                     .chunk(chunk)
-                    .deflate(4)
+                    .deflate(GZIP_LEVEL)
                     .with_data(&s.timestamps_ms[..])
                     .create("timestamps")
             } else {
@@ -564,7 +569,7 @@ pub fn write_spikes_h5_with(
             if deflate && n > 0 {
                 g.new_dataset_builder()
                     .chunk(chunk)
-                    .deflate(4)
+                    .deflate(GZIP_LEVEL)
                     .with_data(&s.node_ids[..])
                     .create("node_ids")
             } else {
