@@ -8,9 +8,10 @@ bash scripts/install-deps.sh
 cargo build --release
 GLIFNET=./target/release/glifnet
 NET=networks/v1_l4
-if [ ! -f "$NET/config.simulation.json" ] || [ ! -f "$NET/network/l4_l4_edges.h5" ] \
-   || [ ! -f "$NET/network/lgn_l4_edges.h5" ] || [ ! -f "$NET/inputs/lgn_spikes.h5" ]; then
-  echo "[glifnet] building $NET (first run)" >&2
+# (re)build when the generated config is missing or older than the spec or a model file
+if [ ! -f "$NET/config.simulation.json" ] \
+   || [ -n "$(find "$NET/spec.json" "$NET/models" -newer "$NET/config.simulation.json" -print -quit)" ]; then
+  echo "[glifnet] building $NET (first run or changed spec)" >&2
   "$GLIFNET" build "$NET"
 fi
 "$GLIFNET" run "$NET/config.simulation.json" "$@"

@@ -23,15 +23,19 @@
 //! A dense ring of `max_delay` slots × ports × neurons is mostly zeros and, at dt = 0.001 ms
 //! (2000-step delays), tens of MB that every step would stream through memory. Instead each
 //! group keeps a ring of *buckets*, one per future step (a power of two of them, so the bucket
-//! of a step is a mask), holding the arriving `(port·n + i, weight)` additions in arrival
-//! order, plus one dense block
-//! `block[(s * n_ports + port) * n + i]` of `B` steps that stays in cache. Before a block is
-//! advanced its bucket is scattered into the dense block (additions in arrival order, so every
-//! slot gets exactly NEST's sequence of f64 additions starting from 0.0), the block is handed to
-//! the model (`models` contract: `syn[(s*n_ports+p)*n+i]`), and the touched entries are zeroed.
-//! Epochs are `floor(d_min / B)·B` steps, still ≤ d_min, so no spike lands in its own epoch.
-//! The buckets and the chunk's incoming synapses live in `queue.rs`, which packs a pair into
-//! 4 bytes where the chunk has few distinct weights. Input rows are padded to whole vectors.
+//! of a step is a mask), holding the arriving `(port·row + i, weight)` additions in arrival
+//! order, plus one dense block `block[(s * n_ports + port) * row + i]` of `B` steps that stays
+//! in cache (`row`: the group size padded with zeros to whole 8-lane vectors, so the models'
+//! vector loops read the last lanes in place). Before a block is advanced its buckets are
+//! scattered into the dense block (additions in arrival order, so every slot gets exactly
+//! NEST's sequence of f64 additions starting from 0.0), the block is handed to the model
+//! (`models` contract), and the touched entries are zeroed. Epochs are `floor(d_min / B)·B`
+//! steps, still ≤ d_min, so no spike lands in its own epoch. The buckets and the chunk's
+//! incoming synapses live in `queue.rs`, which packs an addition into 4 bytes where the chunk
+//! has few distinct weights.
+//!
+//! Groups are told which ports ever receive weight ([`Group::use_ports`]): BMTK's GLIF cells
+//! use 2 or 3 of their 4 receptor ports, and the unused ones need no integration.
 
 mod probe;
 mod queue;
@@ -156,7 +160,7 @@ struct Slot<G> {
     group: G,
     gids: Vec<u32>,
     n: usize,
-    /// Input row length: `n` rounded up to [`ROW_ALIGN`] (the padding entries stay 0).
+    /// Input row length: `n` plus ≥ 7 zero entries, a multiple of [`ROW_ALIGN`].
     row: usize,
     stride: usize,
     /// Dense input of one block (`block_len × stride`), all zeros between blocks.
