@@ -71,6 +71,22 @@ impl<'a> Dict<'a> {
         }
     }
 
+    /// A voltage NEST stores relative to E_L: `v - e_l` when given; otherwise its default
+    /// relative value shifted by `delta` (= E_L − default E_L), which keeps the *absolute*
+    /// default as NEST does when only E_L changes.
+    fn rel_voltage(
+        &self,
+        key: &'static str,
+        e_l: f64,
+        default_rel: f64,
+        delta: f64,
+    ) -> Result<f64, ModelError> {
+        Ok(match self.f64(key)? {
+            Some(v) => v - e_l,
+            None => default_rel - delta,
+        })
+    }
+
     pub(crate) fn vec(&self, key: &'static str) -> Result<Option<Vec<f64>>, ModelError> {
         match self.get(key) {
             None => Ok(None),
@@ -116,14 +132,52 @@ fn check(model: &str, param: &str, value: f64, ok: bool, rule: &str) -> Result<(
     }
 }
 
+const FINITE: &str = "must be a finite number";
+
 fn check_finite(model: &str, param: &str, value: f64) -> Result<(), ModelError> {
-    check(
-        model,
-        param,
-        value,
-        value.is_finite(),
-        "must be a finite number",
-    )
+    check(model, param, value, value.is_finite(), FINITE)
+}
+
+fn positive(v: f64) -> bool {
+    v > 0.0 && v.is_finite()
+}
+
+/// NEST's rule for time constants, capacitances and conductances: `> 0` (and finite).
+fn check_positive(model: &str, param: &str, value: f64, unit: &str) -> Result<(), ModelError> {
+    if positive(value) {
+        Ok(())
+    } else {
+        Err(ModelError::invalid(
+            model,
+            param,
+            value,
+            &format!("must be > 0 ({unit})"),
+        ))
+    }
+}
+
+/// `ok` for every entry of a vector parameter; the error names the first entry that fails.
+fn check_each(
+    model: &str,
+    param: &str,
+    values: &[f64],
+    ok: impl Fn(f64) -> bool,
+    rule: &str,
+) -> Result<(), ModelError> {
+    values
+        .iter()
+        .try_for_each(|&v| check(model, param, v, ok(v), rule))
+}
+
+/// [`check_positive`] for every entry of a vector parameter (decay rates, time constants).
+fn check_each_positive(
+    model: &str,
+    param: &str,
+    values: &[f64],
+    unit: &str,
+) -> Result<(), ModelError> {
+    let rule = format!("every entry must be > 0 ({unit})");
+    check_each(model, param, values, positive, &rule)
 }
 
 fn vec_text(v: &[f64]) -> String {
@@ -219,9 +273,7 @@ impl GlifCondParams {
                 ),
             ));
         }
-        for &e in &e_rev {
-            check_finite("glif_cond", "E_rev", e)?;
-        }
+        check_each("glif_cond", "E_rev", &e_rev, f64::is_finite, FINITE)?;
         d.finish()?;
         Ok(GlifCondParams { glif, e_rev })
     }
@@ -238,18 +290,9 @@ fn parse_glif(
     let th_inf0 = -51.68 - EL0;
     let e_l = d.f64("E_L")?.unwrap_or(EL0);
     let delta_el = e_l - EL0;
-    let v_reset_rel = match d.f64("V_reset")? {
-        Some(v) => v - e_l,
-        None => 0.0 - delta_el,
-    };
-    let th_inf = match d.f64("V_th")? {
-        Some(v) => v - e_l,
-        None => th_inf0 - delta_el,
-    };
-    let u0 = match d.f64("V_m")? {
-        Some(v) => v - e_l,
-        None => 0.0 - delta_el,
-    };
+    let v_reset_rel = d.rel_voltage("V_reset", e_l, 0.0, delta_el)?;
+    let th_inf = d.rel_voltage("V_th", e_l, th_inf0, delta_el)?;
+    let u0 = d.rel_voltage("V_m", e_l, 0.0, delta_el)?;
     let p = GlifPscParams {
         v_m: u0 + e_l,
         e_l,
@@ -355,26 +398,12 @@ pub(crate) fn validate_glif(model: &str, g_key: &str, p: &GlifPscParams) -> Resu
                 ));
             }
         }
-        for &k in &p.asc_decay {
-            check(
-                model,
-                "asc_decay",
-                k,
-                k > 0.0 && k.is_finite(),
-                "every entry must be > 0 (1/ms)",
-            )?;
-        }
-        for &r in &p.asc_r {
-            check(
-                model,
-                "asc_r",
-                r,
-                (0.0..=1.0).contains(&r),
-                "every entry must be in [0, 1]",
-            )?;
-        }
-        for &x in p.asc_amps.iter().chain(&p.asc_init) {
-            check_finite(model, "asc_amps/asc_init", x)?;
+        check_each_positive(model, "asc_decay", &p.asc_decay, "1/ms")?;
+        let in_0_1 = |r: f64| (0.0..=1.0).contains(&r);
+        let rule = "every entry must be in [0, 1]";
+        check_each(model, "asc_r", &p.asc_r, in_0_1, rule)?;
+        for v in [&p.asc_amps, &p.asc_init] {
+            check_each(model, "asc_amps/asc_init", v, f64::is_finite, FINITE)?;
         }
     }
     if p.v_reset_rel >= p.th_inf {
@@ -385,35 +414,11 @@ pub(crate) fn validate_glif(model: &str, g_key: &str, p: &GlifPscParams) -> Resu
             &format!("must be smaller than V_th ({})", p.v_th),
         ));
     }
-    check(
-        model,
-        "C_m",
-        p.c_m,
-        p.c_m > 0.0 && p.c_m.is_finite(),
-        "must be > 0 (pF)",
-    )?;
-    check(
-        model,
-        g_key,
-        p.g,
-        p.g > 0.0 && p.g.is_finite(),
-        "must be > 0 (nS)",
-    )?;
-    check(
-        model,
-        "t_ref",
-        p.t_ref,
-        p.t_ref > 0.0 && p.t_ref.is_finite(),
-        "must be > 0 (ms)",
-    )?;
+    check_positive(model, "C_m", p.c_m, "pF")?;
+    check_positive(model, g_key, p.g, "nS")?;
+    check_positive(model, "t_ref", p.t_ref, "ms")?;
     if v {
-        check(
-            model,
-            "th_voltage_decay",
-            p.th_voltage_decay,
-            p.th_voltage_decay > 0.0 && p.th_voltage_decay.is_finite(),
-            "must be > 0 (1/ms)",
-        )?;
+        check_positive(model, "th_voltage_decay", p.th_voltage_decay, "1/ms")?;
         let gc = p.g / p.c_m;
         check(
             model,
@@ -424,13 +429,7 @@ pub(crate) fn validate_glif(model: &str, g_key: &str, p: &GlifPscParams) -> Resu
         )?;
     }
     if s {
-        check(
-            model,
-            "th_spike_decay",
-            p.th_spike_decay,
-            p.th_spike_decay > 0.0 && p.th_spike_decay.is_finite(),
-            "must be > 0 (1/ms)",
-        )?;
+        check_positive(model, "th_spike_decay", p.th_spike_decay, "1/ms")?;
         check(
             model,
             "voltage_reset_fraction",
@@ -447,16 +446,7 @@ pub(crate) fn validate_glif(model: &str, g_key: &str, p: &GlifPscParams) -> Resu
             "must have at least one entry (one per receptor port)",
         ));
     }
-    for &t in &p.tau_syn {
-        check(
-            model,
-            "tau_syn",
-            t,
-            t > 0.0 && t.is_finite(),
-            "every entry must be > 0 (ms)",
-        )?;
-    }
-    Ok(())
+    check_each_positive(model, "tau_syn", &p.tau_syn, "ms")
 }
 
 /// Parameters of NEST `iaf_psc_alpha` (defaults: sonata-bmtk.md §5.7).
@@ -493,18 +483,9 @@ fn parse_iaf_common(d: &Dict, model: &str) -> Result<IafCommon, ModelError> {
     const EL0: f64 = -70.0;
     let e_l = d.f64("E_L")?.unwrap_or(EL0);
     let delta = e_l - EL0;
-    let v_reset_rel = match d.f64("V_reset")? {
-        Some(v) => v - e_l,
-        None => (-70.0 - EL0) - delta,
-    };
-    let theta = match d.f64("V_th")? {
-        Some(v) => v - e_l,
-        None => (-55.0 - EL0) - delta,
-    };
-    let u0 = match d.f64("V_m")? {
-        Some(v) => v - e_l,
-        None => 0.0 - delta,
-    };
+    let v_reset_rel = d.rel_voltage("V_reset", e_l, -70.0 - EL0, delta)?;
+    let theta = d.rel_voltage("V_th", e_l, -55.0 - EL0, delta)?;
+    let u0 = d.rel_voltage("V_m", e_l, 0.0, delta)?;
     let c = IafCommon {
         e_l,
         i_e: d.f64("I_e")?.unwrap_or(0.0),
@@ -524,20 +505,8 @@ fn parse_iaf_common(d: &Dict, model: &str) -> Result<IafCommon, ModelError> {
     ] {
         check_finite(model, name, v)?;
     }
-    check(
-        model,
-        "C_m",
-        c.c_m,
-        c.c_m > 0.0 && c.c_m.is_finite(),
-        "must be > 0 (pF)",
-    )?;
-    check(
-        model,
-        "tau_m",
-        c.tau_m,
-        c.tau_m > 0.0 && c.tau_m.is_finite(),
-        "must be > 0 (ms)",
-    )?;
+    check_positive(model, "C_m", c.c_m, "pF")?;
+    check_positive(model, "tau_m", c.tau_m, "ms")?;
     check(
         model,
         "t_ref",
@@ -569,7 +538,7 @@ fn parse_v_min(d: &Dict, model: &str, e_l: f64) -> Result<f64, ModelError> {
 
 fn parse_tau_syn(d: &Dict, model: &str, key: &'static str) -> Result<f64, ModelError> {
     let t = d.f64(key)?.unwrap_or(2.0);
-    check(model, key, t, t > 0.0 && t.is_finite(), "must be > 0 (ms)")?;
+    check_positive(model, key, t, "ms")?;
     Ok(t)
 }
 
