@@ -304,7 +304,12 @@ fn selected_edges_equal_the_full_load_filtered_by_target() {
             for &x in &e.target_ids {
                 want[x as usize] += 1;
             }
-            assert_eq!(full.in_degrees(k).unwrap(), want, "{} {t:?}", e.name);
+            assert_eq!(
+                full.in_degrees(k, &|_| Ok(())).unwrap(),
+                want,
+                "{} {t:?}",
+                e.name
+            );
             assert_eq!(e.rows.ranges(), std::slice::from_ref(&(0..e.len())));
         }
         for mask in 0u32..32 {

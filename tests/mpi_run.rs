@@ -462,14 +462,10 @@ fn edge_onto_virtual_or_unknown_target_refused_on_2_ranks() {
     }
 }
 
-/// The same line in both runs for every refused target. Fails today for a virtual node and an
-/// unknown id: the distributed run refuses them while it balances the blocks, before any edge
-/// is read (src/distributed/decompose.rs, Circuit::in_degrees), and prints
-/// `error: distributed run: F: /edges/v1_to_v1/target_node_id = 2: ...` without the edge row
-/// (`target_node_id[1]`), and for id 7 `the target population has 4 nodes` instead of
-/// `population v1 has 4 nodes`.
+/// The same line in both runs for every refused target: the distributed run refuses a
+/// virtual-node or unknown-id target while it balances the blocks, before any edge is read
+/// (Circuit::in_degrees), and names the file row of the edge as a full load does.
 #[test]
-#[ignore = "MPI refusal of a virtual-node / unknown-id target differs from the single-process line"]
 fn edge_onto_virtual_or_unknown_target_same_line_on_2_ranks() {
     for (case, ..) in BAD_TARGETS {
         let (s, m) = refused_both_ways(case);

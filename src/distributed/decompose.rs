@@ -34,26 +34,21 @@ pub fn neuron_costs_from_files(circuit: &Circuit, net: &Network) -> Result<Vec<u
         ) else {
             continue; // lowering the loaded edges reports this population
         };
-        let deg = circuit
-            .in_degrees(k)
-            .map_err(|e| DistError::Build(e.to_string()))?;
+        // An edge onto a virtual node belongs to no rank's block, so no rank would read (and
+        // reject) it: refuse it here, with the message lowering gives in a single process.
+        let target_ok = |id: u64| {
+            match tp.gid(id) {
+            Some(_) => Ok(()),
+            None => Err(format!(
+                "no simulated node with this id in population '{}' (virtual nodes cannot be targets)",
+                tp.name
+            )),
+        }
+        };
+        let deg = circuit.in_degrees(k, &target_ok)?;
         for (i, &d) in deg.iter().enumerate() {
-            if d == 0 {
-                continue;
-            }
-            match np.node_ids.get(i).and_then(|&id| tp.gid(id)) {
-                Some(g) => cost[g as usize] += d,
-                // no rank's block holds this target, so no rank would read (and reject) its
-                // edges: refuse here, as lowering does in a single process
-                None => {
-                    let id = np.node_ids.get(i).copied().unwrap_or(i as u64);
-                    return Err(DistError::Build(format!(
-                        "{}: /edges/{}/target_node_id = {id}: no simulated node with this id in population '{}' (virtual nodes cannot be targets)",
-                        ep.edges_file.display(),
-                        ep.name,
-                        tp.name
-                    )));
-                }
+            if let Some(g) = np.node_ids.get(i).and_then(|&id| tp.gid(id)) {
+                cost[g as usize] += d;
             }
         }
     }

@@ -48,6 +48,9 @@ pub enum DistError {
     Mpi(String),
     #[error("distributed run: {0}")]
     Build(String),
+    /// Bad input found while planning the run (same message as a single process gives).
+    #[error(transparent)]
+    Input(#[from] crate::sonata::SonataError),
     #[error(transparent)]
     Engine(#[from] EngineError),
 }

@@ -239,7 +239,11 @@ impl Circuit {
     /// node of its target population, by node index, read cheaply from the file's
     /// `target_to_source` index or a chunked pass over `target_node_id` (issue #8: balancing
     /// processes by synapse count before any edge is loaded).
-    pub fn in_degrees(&self, k: usize) -> Result<Vec<u64>, SonataError> {
+    pub fn in_degrees(
+        &self,
+        k: usize,
+        target_ok: &dyn Fn(u64) -> Result<(), String>,
+    ) -> Result<Vec<u64>, SonataError> {
         let Some(e) = self.edges.get(k) else {
             return Ok(Vec::new());
         };
@@ -253,12 +257,15 @@ impl Circuit {
         };
         let n = np.len();
         let contiguous = np.ids_are_contiguous();
+        let pname = &np.name;
         let slot = |id: u64| {
-            if contiguous {
+            let s = if contiguous {
                 (id < n as u64).then_some(id as usize)
             } else {
                 np.index_of(id)
-            }
+            };
+            let s = s.ok_or_else(|| format!("out of range: population {pname} has {n} nodes"))?;
+            target_ok(id).map(|()| s)
         };
         count_targets(&e.edges_file, &e.name, n, &slot)
     }

@@ -572,24 +572,24 @@ fn select_rows(
 
 /// Number of edges of population `name` in `edges_file` onto each target node, without
 /// reading the edges: from `indices/target_to_source` when present, else a chunked pass over
-/// `target_node_id`. `slot(id)` is the node's index among `n_slots` (`None`: not a node).
+/// `target_node_id`. `slot(id)` is the node's index among `n_slots`, or why no edge may
+/// target it; the error names the file row of an edge onto it, as a full load would.
 pub(crate) fn count_targets(
     edges_file: &Path,
     name: &str,
     n_slots: usize,
-    slot: &dyn Fn(u64) -> Option<usize>,
+    slot: &dyn Fn(u64) -> Result<usize, String>,
 ) -> Result<Vec<u64>, SonataError> {
     let f = h5::open(edges_file)?;
     let root = h5::group(edges_file, &f, "edges")?;
     let g = h5::group(edges_file, &root, name)?;
     let trg_ds = h5::dataset(edges_file, &g, "target_node_id")?;
-    let field = format!("/edges/{name}/target_node_id");
-    let out_of_range = |id: u64| {
+    let refused = |id: u64, row: u64, why: String| {
         SonataError::invalid(
             edges_file,
-            &field,
+            format!("/edges/{name}/target_node_id[{row}]"),
             id,
-            format!("out of range: the target population has {n_slots} nodes"),
+            why,
         )
     };
     let mut counts = vec![0u64; n_slots];
@@ -616,7 +616,14 @@ pub(crate) fn count_targets(
                     format!("not a range of the {n_ranges} rows of range_to_edge_id"),
                 ));
             };
-            let s = slot(id as u64).ok_or_else(|| out_of_range(id as u64))?;
+            let s = match slot(id as u64) {
+                Ok(s) => s,
+                Err(why) => {
+                    // the first edge of the node's first range
+                    let row = h5::read_pairs(edges_file, &r2e, r0 as usize..r0 as usize + 1)?;
+                    return Err(refused(id as u64, row.first().map_or(0, |p| p[0]), why));
+                }
+            };
             counts[s] += b - a;
             Ok(())
         })?;
@@ -625,8 +632,10 @@ pub(crate) fn count_targets(
         let mut a = 0;
         while a < n {
             let b = (a + SCAN_ROWS).min(n);
-            for t in h5::read_u64_rows(edges_file, &trg_ds, Some(std::slice::from_ref(&(a..b))))? {
-                counts[slot(t).ok_or_else(|| out_of_range(t))?] += 1;
+            let ids = h5::read_u64_rows(edges_file, &trg_ds, Some(std::slice::from_ref(&(a..b))))?;
+            for (k, t) in ids.into_iter().enumerate() {
+                let s = slot(t).map_err(|why| refused(t, (a + k) as u64, why))?;
+                counts[s] += 1;
             }
             a = b;
         }

@@ -27,7 +27,7 @@
 //! c.select(&input.node_set, &cfg.node_sets, cfg.origin_of("inputs"), "inputs.x.node_set")?
 //! // distributed runs: nodes + edge metadata, then only the edges onto some node ids
 //! let mut c = Circuit::load_selected(&cfg, &EdgeSelection::Targets(Default::default()))?;
-//! c.in_degrees(k)?;                                  // per target node, from indices/target_to_source
+//! c.in_degrees(k, &|_| Ok(()))?;                                 // per target node, from indices/target_to_source
 //! c.load_edges(&cfg.networks, &EdgeSelection::Targets(ranges_by_population))?;
 //! e.rows.row(i)                                      // file row of loaded edge i
 //! ```
