@@ -115,6 +115,10 @@ def main():
     if os.path.isdir(net):
         shutil.rmtree(net)
     out, _, build_s, build_rss = timed([a.glifnet, "build", a.spec, "-o", net, "--scale", str(a.scale)])
+    # Flush the freshly written network to disk first: the kernel's write-back of hundreds of MB
+    # would otherwise run during (and slow down) whichever simulation comes first.
+    os.sync()
+    time.sleep(2)
     nodes = sum(int(m) for m in re.findall(r"^\s+nodes \S+\s+(\d+)", out, re.M))
     edges = sum(int(m) for m in re.findall(r"^\s+edges \S+\s+(\d+)", out, re.M))
     sim_cfg = os.path.join(net, "config.simulation.json")
