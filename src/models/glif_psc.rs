@@ -13,7 +13,7 @@
 //! case: node types are contiguous) reads its constants as scalars; otherwise from per-neuron
 //! arrays. Both variants are the same generic kernel, so the arithmetic is identical.
 
-use super::lanes::{plan_chunks, Co, Per, Uni, LANES};
+use super::lanes::{plan_chunks, Co, Per, Uni, LANES, STORE_PAD};
 use super::params::GlifPscParams;
 use super::propagators::{alpha_p31_p32, refractory_steps};
 use super::{sort_spikes_from, BlockInput, ModelError};
@@ -393,7 +393,7 @@ impl GlifPscGroup {
                 p >= 64 || (mask >> p) & 1 == 1 || busy
             };
             let new: Vec<usize> = (0..self.n_ports).filter(|&p| live(p)).collect();
-            let (mut y1, mut y2) = ([[0.0; CHUNK]; MAX_NP], [[0.0; CHUNK]; MAX_NP]);
+            let (mut y1, mut y2) = ([[0.0; ROW]; MAX_NP], [[0.0; ROW]; MAX_NP]);
             for (k, p) in new.iter().enumerate() {
                 if let Some(j) = old.iter().position(|q| q == p) {
                     y1[k] = l.y1[j];
@@ -666,23 +666,26 @@ fn has_one_pass(n_ports: usize, n_asc: usize) -> bool {
     (1..=MAX_NP).contains(&n_ports) && (n_asc == 0 || n_asc == MAX_NA)
 }
 
+/// Length of each state array of a [`Store`] (see [`STORE_PAD`]).
+const ROW: usize = CHUNK + STORE_PAD;
+
 /// One chunk's state in fixed-size arrays (lane `k` = neuron `c0 + k`; lanes past the chunk
 /// are padding that never integrates). The arrays cannot alias each other or the input and
 /// their length is known, so the compiler vectorises the one-pass step without runtime checks;
 /// rows past the group's port/ASC counts stay unused.
 struct Store {
-    refr: [u64; CHUNK],
-    u: [f64; CHUNK],
-    ie: [f64; CHUNK],
-    th_s: [f64; CHUNK],
-    th_v: [f64; CHUNK],
-    asc_sum: [f64; CHUNK],
-    i_syn: [f64; CHUNK],
-    asc: [[f64; CHUNK]; MAX_NA],
-    y1: [[f64; CHUNK]; MAX_NP],
-    y2: [[f64; CHUNK]; MAX_NP],
-    fire: [u64; CHUNK],
-    v_old: [f64; CHUNK],
+    refr: [u64; ROW],
+    u: [f64; ROW],
+    ie: [f64; ROW],
+    th_s: [f64; ROW],
+    th_v: [f64; ROW],
+    asc_sum: [f64; ROW],
+    i_syn: [f64; ROW],
+    asc: [[f64; ROW]; MAX_NA],
+    y1: [[f64; ROW]; MAX_NP],
+    y2: [[f64; ROW]; MAX_NP],
+    fire: [u64; ROW],
+    v_old: [f64; ROW],
 }
 
 impl std::fmt::Debug for Store {
@@ -701,18 +704,18 @@ impl Store {
     /// Neurons `c0..c0 + m` of `st` (layout `k·n + i`).
     fn from_state(st: &State, n: usize, np: usize, na: usize, c0: usize, m: usize) -> Box<Store> {
         let mut l = Box::new(Store {
-            refr: [u64::MAX; CHUNK],
-            u: [0.0; CHUNK],
-            ie: [0.0; CHUNK],
-            th_s: [0.0; CHUNK],
-            th_v: [0.0; CHUNK],
-            asc_sum: [0.0; CHUNK],
-            i_syn: [0.0; CHUNK],
-            asc: [[0.0; CHUNK]; MAX_NA],
-            y1: [[0.0; CHUNK]; MAX_NP],
-            y2: [[0.0; CHUNK]; MAX_NP],
-            fire: [0; CHUNK],
-            v_old: [0.0; CHUNK],
+            refr: [u64::MAX; ROW],
+            u: [0.0; ROW],
+            ie: [0.0; ROW],
+            th_s: [0.0; ROW],
+            th_v: [0.0; ROW],
+            asc_sum: [0.0; ROW],
+            i_syn: [0.0; ROW],
+            asc: [[0.0; ROW]; MAX_NA],
+            y1: [[0.0; ROW]; MAX_NP],
+            y2: [[0.0; ROW]; MAX_NP],
+            fire: [0; ROW],
+            v_old: [0.0; ROW],
         });
         let r = c0..c0 + m;
         l.refr[..m].copy_from_slice(&st.refr[r.clone()]);

@@ -7,13 +7,16 @@
 
 #![allow(clippy::needless_range_loop)] // several parallel SoA arrays indexed by neuron
 
-use super::lanes::{plan_chunks, Co, Per, Uni, LANES};
+use super::lanes::{plan_chunks, Co, Per, Uni, LANES, STORE_PAD};
 use super::params::{IafPscAlphaParams, IafPscDeltaParams, IafPscExpParams};
 use super::propagators::{alpha_p31_p32, exp_p21, refractory_steps};
 use super::{sort_spikes_from, BlockInput, ModelError};
 
 /// Neurons per chunk (their state stays in cache across the block).
 const CHUNK: usize = 256;
+
+/// Length of each state array of an [`AlphaLocal`] (see [`STORE_PAD`]).
+const ROW: usize = CHUNK + STORE_PAD;
 
 /// Run `f` compiled with AVX2 enabled when the CPU has it (wider vectors only: Rust never
 /// contracts a·b + c into an FMA, so results are bit-identical either way).
@@ -44,14 +47,14 @@ fn per_padded<T: Copy + Default, S>(sets: &[S], set_of: &[u32], f: impl Fn(&S) -
 /// past the chunk never integrate and, at V = -inf, never fire): they cannot alias and their
 /// length is known, so the one-pass step vectorises without runtime checks.
 struct AlphaLocal {
-    r: [u64; CHUNK],
-    y3: [f64; CHUNK],
-    y0: [f64; CHUNK],
-    di_ex: [f64; CHUNK],
-    i_ex: [f64; CHUNK],
-    di_in: [f64; CHUNK],
-    i_in: [f64; CHUNK],
-    fire: [u64; CHUNK],
+    r: [u64; ROW],
+    y3: [f64; ROW],
+    y0: [f64; ROW],
+    di_ex: [f64; ROW],
+    i_ex: [f64; ROW],
+    di_in: [f64; ROW],
+    i_in: [f64; ROW],
+    fire: [u64; ROW],
 }
 
 impl std::fmt::Debug for AlphaLocal {
@@ -177,14 +180,14 @@ impl IafPscAlphaGroup {
             .iter()
             .map(|&(c0, c1, _)| {
                 let mut l = Box::new(AlphaLocal {
-                    r: [u64::MAX; CHUNK],
-                    y3: [f64::NEG_INFINITY; CHUNK],
-                    y0: [0.0; CHUNK],
-                    di_ex: [0.0; CHUNK],
-                    i_ex: [0.0; CHUNK],
-                    di_in: [0.0; CHUNK],
-                    i_in: [0.0; CHUNK],
-                    fire: [0; CHUNK],
+                    r: [u64::MAX; ROW],
+                    y3: [f64::NEG_INFINITY; ROW],
+                    y0: [0.0; ROW],
+                    di_ex: [0.0; ROW],
+                    i_ex: [0.0; ROW],
+                    di_in: [0.0; ROW],
+                    i_in: [0.0; ROW],
+                    fire: [0; ROW],
                 });
                 l.r[..c1 - c0].fill(0);
                 l.y3[..c1 - c0].copy_from_slice(&u0[c0..c1]);
