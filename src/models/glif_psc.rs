@@ -467,15 +467,15 @@ impl GlifPscGroup {
             let store = self.stores.get_mut(ci).map(|b| &mut **b);
             let ports = self.ports.get(ci).map_or(&[][..], |v| &v[..]);
             let (st, pn) = (&mut self.st, &self.pn);
-            match set {
-                Some(k) => {
-                    let co = &self.uni[k as usize];
+            // one kernel call, for scalar (`Uni`) or per-neuron (`Per`) constants
+            macro_rules! run {
+                ($co:expr) => {{
                     let j = Job {
                         st,
                         store,
                         pn,
                         sh: shape,
-                        co,
+                        co: $co,
                         ports,
                         c0,
                         c1,
@@ -487,7 +487,10 @@ impl GlifPscGroup {
                     } else {
                         kernel::<_, false>(j);
                     }
-                }
+                }};
+            }
+            match set {
+                Some(k) => run!(&self.uni[k as usize]),
                 None => {
                     let n = self.n;
                     // padded to whole vectors (the arrays have `LANES` spare entries)
@@ -514,23 +517,7 @@ impl GlifPscGroup {
                         psc0: per_k(&pn.psc0, shape.n_ports, n, c0, c1p),
                     };
                     // The constants borrow `self.pn`; the kernel mutates only the state.
-                    let j = Job {
-                        st,
-                        store,
-                        pn,
-                        sh: shape,
-                        co: &co,
-                        ports,
-                        c0,
-                        c1,
-                        input,
-                        spikes,
-                    };
-                    if shape.any_a {
-                        kernel::<_, true>(j);
-                    } else {
-                        kernel::<_, false>(j);
-                    }
+                    run!(&co)
                 }
             }
         }
