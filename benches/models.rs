@@ -104,15 +104,17 @@ fn bench_group(c: &mut Criterion<CpuTime>, name: &str, params: ModelParams, w: f
             || ModelGroup::new(std::slice::from_ref(&params), &set_of, DT).unwrap(),
             |group| {
                 let mut spikes = Vec::new();
+                let mut syn = syn.clone();
                 for _ in 0..STEPS / BLOCK {
-                    let input = BlockInput {
+                    let mut input = BlockInput {
                         n_steps: BLOCK,
-                        syn: &syn,
+                        syn: &mut syn,
                         row: N,
+                        consume: false,
                         current: Some(&cur),
                     };
                     spikes.clear();
-                    group.advance(&input, &mut spikes);
+                    group.advance(&mut input, &mut spikes);
                 }
                 spikes.len()
             },

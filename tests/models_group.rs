@@ -62,10 +62,11 @@ fn run(
         }
         let mut out = Vec::new();
         g.advance(
-            &BlockInput {
+            &mut BlockInput {
                 n_steps: len,
-                syn: &syn,
+                syn: &mut syn,
                 row: n,
+                consume: false,
                 current: Some(&cur),
             },
             &mut out,
@@ -99,10 +100,11 @@ fn check_population(sets: &[ModelParams], set_of: &[u32]) {
         }
         let mut out = Vec::new();
         alone.advance(
-            &BlockInput {
+            &mut BlockInput {
                 n_steps: steps,
-                syn: &syn,
+                syn: &mut syn,
                 row: 1,
+                consume: false,
                 current: Some(&cur),
             },
             &mut out,
@@ -216,10 +218,11 @@ fn glif_psc_one_pass_and_multi_pass_steps_agree() {
         }
         let mut out = Vec::new();
         g.advance(
-            &BlockInput {
+            &mut BlockInput {
                 n_steps: steps,
-                syn: &syn,
+                syn: &mut syn,
                 row: n,
+                consume: false,
                 current: Some(&cur),
             },
             &mut out,
@@ -294,13 +297,14 @@ fn glif_psc_skipping_unused_ports_changes_no_bit() {
                 }
             }
             let mut out = Vec::new();
-            let input = BlockInput {
+            let mut input = BlockInput {
                 n_steps: block,
-                syn: &syn,
+                syn: &mut syn,
                 row: n,
+                consume: false,
                 current: Some(&cur),
             };
-            g.advance(&input, &mut out);
+            g.advance(&mut input, &mut out);
             spikes.extend(out.into_iter().map(|(i, s)| (i, s + t0 as u32)));
         }
         let states: Vec<u64> = (0..n)
@@ -329,5 +333,120 @@ fn glif_psc_skipping_unused_ports_changes_no_bit() {
         let (s2, st2) = simulate(at, 1000);
         assert_eq!(spikes, s2, "{label}: spikes differ");
         assert_eq!(states, st2, "{label}: states differ");
+    }
+}
+
+/// `BlockInput.consume`: the group zeroes every input entry (the engine then skips its
+/// clearing pass) and computes exactly what it computes without it. Mixed node types make
+/// kernel chunks end off the 8-lane grid, where zeroing a whole vector would wipe the next
+/// chunk's input; padded rows check the lanes past the group.
+#[test]
+fn consuming_advance_zeroes_the_input_and_changes_no_bit() {
+    let glif = glif_levels();
+    let five_ports = ModelParams::from_nest_json(
+        "glif_psc",
+        &json!({"V_m": -78.85, "tau_syn": [5.5, 8.5, 2.8, 5.8, 3.0]}),
+    )
+    .unwrap();
+    let kind = |model: &str, j: serde_json::Value| ModelParams::from_nest_json(model, &j).unwrap();
+    let cases: Vec<(&str, Vec<ModelParams>)> = vec![
+        ("glif_psc levels 1-5", glif),
+        ("glif_psc 5 ports (multi-pass)", vec![five_ports]),
+        (
+            "iaf_psc_alpha",
+            vec![
+                kind("iaf_psc_alpha", json!({"I_e": 300.0})),
+                kind("iaf_psc_alpha", json!({"I_e": 350.0, "tau_syn_ex": 3.0})),
+            ],
+        ),
+        (
+            "iaf_psc_exp",
+            vec![kind("iaf_psc_exp", json!({"I_e": 300.0}))],
+        ),
+        (
+            "iaf_psc_delta",
+            vec![kind("iaf_psc_delta", json!({"I_e": 300.0}))],
+        ),
+        (
+            "glif_cond",
+            vec![kind(
+                "glif_cond",
+                json!({"V_m": -78.85, "tau_syn": [2.0, 5.0], "E_rev": [0.0, -80.0]}),
+            )],
+        ),
+    ];
+    let (n, steps, block) = (203, 600, 64);
+    for (label, sets) in cases {
+        let np = sets[0].n_ports();
+        // runs of 37 neurons per set: kernel chunks end at 37, 74, ... (off the 8-lane grid)
+        let set_of: Vec<u32> = (0..n).map(|i| ((i / 37) % sets.len()) as u32).collect();
+        let row = n + 13;
+        let mut groups = [
+            ModelGroup::new(&sets, &set_of, 0.1).unwrap(),
+            ModelGroup::new(&sets, &set_of, 0.1).unwrap(),
+        ];
+        let mut spikes = [Vec::new(), Vec::new()];
+        let mut done = 0;
+        while done < steps {
+            let len = block.min(steps - done);
+            let mut syn = vec![0.0; len * np * row];
+            let mut cur = vec![0.0; len * n];
+            for s in 0..len {
+                for i in 0..n {
+                    let (w, c) = input_of(i, done + s, np);
+                    for p in 0..np {
+                        syn[(s * np + p) * row + i] = w[p] * 3.0;
+                    }
+                    cur[s * n + i] = c;
+                }
+            }
+            let given = syn.clone();
+            for (k, g) in groups.iter_mut().enumerate() {
+                let mut buf = given.clone();
+                let mut out = Vec::new();
+                g.advance(
+                    &mut BlockInput {
+                        n_steps: len,
+                        syn: &mut buf,
+                        row,
+                        consume: k == 1,
+                        current: Some(&cur),
+                    },
+                    &mut out,
+                );
+                if k == 1 {
+                    let left = buf.iter().position(|&x| x != 0.0);
+                    assert_eq!(left, None, "{label}: consume left input at {left:?}");
+                } else {
+                    assert!(
+                        buf == given,
+                        "{label}: advance changed its input without consume"
+                    );
+                }
+                spikes[k].extend(out.into_iter().map(|(i, s)| (i, s + done as u32)));
+            }
+            done += len;
+        }
+        assert!(
+            spikes[0].len() > 20,
+            "{label}: too few spikes ({})",
+            spikes[0].len()
+        );
+        assert!(
+            spikes[0] == spikes[1],
+            "{label}: spikes differ ({} vs {})",
+            spikes[0].len(),
+            spikes[1].len()
+        );
+        for i in 0..n {
+            for v in groups[0].kind().recordables() {
+                let (a, b) = (groups[0].sample(v, i), groups[1].sample(v, i));
+                assert_eq!(
+                    a.map(f64::to_bits),
+                    b.map(f64::to_bits),
+                    "{label}: {v} of neuron {i} differs"
+                );
+            }
+        }
     }
 }

@@ -29,7 +29,10 @@
 //! vector loops read the last lanes in place). Before a block is advanced its buckets are
 //! scattered into the dense block (additions in arrival order, so every slot gets exactly
 //! NEST's sequence of f64 additions starting from 0.0), the block is handed to the model
-//! (`models` contract), and the touched entries are zeroed. Epochs are `floor(d_min / B)·B`
+//! (`models` contract), and the block is zeroed again: by the model as it reads each row when
+//! the block is dense (≥ 1 arrival per `CONSUME_DENSITY` entries, e.g. N = 50 at dt = 0.1 ms,
+//! where clearing arrival by arrival missed the cache each time), else by the engine, entry by
+//! arrived entry (dt = 0.001 ms, where a store per row and step would cost more). Epochs are `floor(d_min / B)·B`
 //! steps, still ≤ d_min, so no spike lands in its own epoch. The buckets and the chunk's
 //! incoming synapses live in `queue.rs`, which packs an addition into 4 bytes where the chunk
 //! has few distinct weights.
@@ -60,8 +63,8 @@ pub enum EngineError {
 /// This is the engine's view of `models::ModelGroup` (adapter in [`model_group`]); tests use tiny
 /// private models. `advance` must follow the `models` contract: step `s` reads
 /// `syn[(s * n_ports + p) * row + i]` (`row` ≥ `len`; entries past `len` are 0) and
-/// `current[s * len + i]` and appends `(i, s)` per spike in
-/// increasing `(s, i)`.
+/// `current[s * len + i]`, appends `(i, s)` per spike in increasing `(s, i)`, and with
+/// `consume` leaves `syn` all zeros (dense input: cheaper than the engine's clearing pass).
 pub trait Group: Send {
     fn len(&self) -> usize;
     fn is_empty(&self) -> bool {
@@ -71,8 +74,9 @@ pub trait Group: Send {
     fn advance(
         &mut self,
         n_steps: usize,
-        syn: &[f64],
+        syn: &mut [f64],
         row: usize,
+        consume: bool,
         current: Option<&[f64]>,
         spikes: &mut Vec<(u32, u32)>,
     );
@@ -677,7 +681,9 @@ impl<G: Group> Chunk<G> {
                 stride: sl.stride,
             };
             // arrivals of this block, added in arrival order into the zeroed dense block
-            self.queue.scatter(si, steps, &mut sl.block);
+            let arrivals = self.queue.scatter(si, steps, &mut sl.block);
+            // dense input: the group zeroes each row as it reads it; sparse: clear by arrival
+            let consume = arrivals * CONSUME_DENSITY >= n_steps * sl.stride;
             if !sl.clamps.is_empty() {
                 for (i, steps, cursor) in sl.clamps.iter_mut() {
                     for s in 0..n_steps {
@@ -697,7 +703,7 @@ impl<G: Group> Chunk<G> {
             let mut from = 0;
             for &to in &cuts {
                 if to > from {
-                    let syn = &sl.block[from * sl.stride..to * sl.stride];
+                    let syn = &mut sl.block[from * sl.stride..to * sl.stride];
                     let cur = if sl.clamps.is_empty() {
                         None
                     } else {
@@ -705,7 +711,7 @@ impl<G: Group> Chunk<G> {
                     };
                     self.scratch.clear();
                     sl.group
-                        .advance(to - from, syn, sl.row, cur, &mut self.scratch);
+                        .advance(to - from, syn, sl.row, consume, cur, &mut self.scratch);
                     for &(i, s) in &self.scratch {
                         self.out
                             .push((t0 + (from as u64) + s as u64, sl.gids[i as usize]));
@@ -719,8 +725,9 @@ impl<G: Group> Chunk<G> {
                 }
                 from = to;
             }
-            // only the touched entries need clearing
-            self.queue.clear(si, steps, &mut sl.block);
+            self.queue
+                .clear(si, steps, (!consume).then_some(&mut sl.block[..]));
+            debug_assert!(sl.block.iter().all(|&x| x == 0.0), "block not cleared");
         }
     }
 }
@@ -745,6 +752,11 @@ fn padded_row(n: usize) -> usize {
 /// Longest epoch (networks without synapses or with very long delays): keeps progress
 /// reports and Ctrl-C responsive.
 const MAX_EPOCH: u64 = 4096;
+
+/// A block is dense, and the groups zero it as they read it ([`Group::advance`]'s `consume`),
+/// when it has at least one arrival per this many entries: about one per 64-byte line. Below
+/// that, clearing the arrivals' entries one by one touches fewer lines.
+const CONSUME_DENSITY: usize = 8;
 
 /// Longest block of steps advanced at once: its dense input (`64 × ports × n` f64) stays in
 /// cache for the group sizes of a chunk.

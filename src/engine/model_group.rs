@@ -16,17 +16,19 @@ impl Group for ModelGroup {
     fn advance(
         &mut self,
         n_steps: usize,
-        syn: &[f64],
+        syn: &mut [f64],
         row: usize,
+        consume: bool,
         current: Option<&[f64]>,
         spikes: &mut Vec<(u32, u32)>,
     ) {
         ModelGroup::advance(
             self,
-            &BlockInput {
+            &mut BlockInput {
                 n_steps,
                 syn,
                 row,
+                consume,
                 current,
             },
             spikes,

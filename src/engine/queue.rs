@@ -163,28 +163,38 @@ impl<P: Pair> Pending<P> {
     }
 
     #[inline(always)]
-    fn scatter(&self, slot: usize, steps: Steps, shift: u32, weights: &[f64], block: &mut [f64]) {
+    fn scatter(
+        &self,
+        slot: usize,
+        steps: Steps,
+        shift: u32,
+        weights: &[f64],
+        block: &mut [f64],
+    ) -> usize {
+        let mut n = 0;
         for (s, row) in block
             .chunks_exact_mut(steps.stride)
             .take(steps.n)
             .enumerate()
         {
-            for &p in &self.buckets[slot][((steps.t0 + s as u64) & steps.mask) as usize] {
+            let bucket = &self.buckets[slot][((steps.t0 + s as u64) & steps.mask) as usize];
+            n += bucket.len();
+            for &p in bucket {
                 row[p.off(shift)] += p.weight(shift, weights);
             }
         }
+        n
     }
 
     #[inline(always)]
-    fn clear(&mut self, slot: usize, steps: Steps, shift: u32, block: &mut [f64]) {
-        for (s, row) in block
-            .chunks_exact_mut(steps.stride)
-            .take(steps.n)
-            .enumerate()
-        {
+    fn clear(&mut self, slot: usize, steps: Steps, shift: u32, mut block: Option<&mut [f64]>) {
+        for s in 0..steps.n {
             let bucket = &mut self.buckets[slot][((steps.t0 + s as u64) & steps.mask) as usize];
-            for &p in bucket.iter() {
-                row[p.off(shift)] = 0.0;
+            if let Some(block) = block.as_deref_mut() {
+                let row = &mut block[s * steps.stride..(s + 1) * steps.stride];
+                for &p in bucket.iter() {
+                    row[p.off(shift)] = 0.0;
+                }
             }
             bucket.clear();
         }
@@ -281,16 +291,17 @@ impl Queue {
     }
 
     /// Add the buckets of `steps` of `slot` into its dense `block` (row `s` = step `t0 + s`),
-    /// each in arrival order.
-    pub(super) fn scatter(&self, slot: usize, steps: Steps, block: &mut [f64]) {
+    /// each in arrival order; returns the number of arrivals.
+    pub(super) fn scatter(&self, slot: usize, steps: Steps, block: &mut [f64]) -> usize {
         match &self.pairs {
             Pairs::Packed(p) => p.scatter(slot, steps, self.shift, &self.weights, block),
             Pairs::Wide(p) => p.scatter(slot, steps, 0, &[], block),
         }
     }
 
-    /// Zero the entries of `block` that the buckets of `steps` touched, and empty them.
-    pub(super) fn clear(&mut self, slot: usize, steps: Steps, block: &mut [f64]) {
+    /// Empty the buckets of `steps` of `slot`, first zeroing the entries of `block` they
+    /// touched (`None`: the group has zeroed the block itself).
+    pub(super) fn clear(&mut self, slot: usize, steps: Steps, block: Option<&mut [f64]>) {
         match &mut self.pairs {
             Pairs::Packed(p) => p.clear(slot, steps, self.shift, block),
             Pairs::Wide(p) => p.clear(slot, steps, 0, block),

@@ -31,8 +31,9 @@ impl Group for Toy {
     fn advance(
         &mut self,
         n_steps: usize,
-        syn: &[f64],
+        syn: &mut [f64],
         row: usize,
+        consume: bool,
         cur: Option<&[f64]>,
         out: &mut Vec<(u32, u32)>,
     ) {
@@ -55,6 +56,9 @@ impl Group for Toy {
                 }
                 self.v[i] = v;
             }
+        }
+        if consume {
+            syn.fill(0.0);
         }
     }
     fn sample(&self, var: &str, i: usize) -> Option<f64> {
@@ -287,12 +291,18 @@ fn packed_and_wide_queues_add_the_same_weights_in_the_same_order() {
         }
         let bits: Vec<u64> = blocks.iter().flatten().map(|x| x.to_bits()).collect();
         for (slot, block) in blocks.iter_mut().enumerate() {
-            q.clear(slot, steps, block);
+            q.clear(slot, steps, Some(block));
         }
         assert!(
             blocks.iter().flatten().all(|&x| x == 0.0),
             "clear left entries"
         );
+        // emptied buckets add nothing the next time round
+        for (slot, block) in blocks.iter_mut().enumerate() {
+            assert_eq!(q.scatter(slot, steps, block), 0);
+            q.clear(slot, steps, None);
+        }
+        assert!(blocks.iter().flatten().all(|&x| x == 0.0));
         (q.is_packed(), n, bits)
     };
     let (packed, n1, a) = run(40);

@@ -146,7 +146,7 @@ pub fn simulate(
     sample_times_ms: &[f64],
 ) -> Result<DriveResult, ModelError> {
     let h = drive.dt_ms;
-    let (n_steps, syn, cur) = build_input(params, drive)?;
+    let (n_steps, mut syn, cur) = build_input(params, drive)?;
     let np = params.n_ports();
     let mut group = ModelGroup::new(std::slice::from_ref(params), &[0], h)?;
     // Sample after step k = t/h − 1; process samples in time order.
@@ -164,14 +164,15 @@ pub fn simulate(
         |group: &mut ModelGroup, upto: usize, done: &mut usize, spikes: &mut Vec<u64>| {
             while *done < upto {
                 let len = (upto - *done).min(4096);
-                let input = BlockInput {
+                let mut input = BlockInput {
                     n_steps: len,
-                    syn: &syn[*done * np..(*done + len) * np],
+                    syn: &mut syn[*done * np..(*done + len) * np],
                     row: 1,
+                    consume: false,
                     current: Some(&cur[*done..*done + len]),
                 };
                 raw.clear();
-                group.advance(&input, &mut raw);
+                group.advance(&mut input, &mut raw);
                 spikes.extend(raw.iter().map(|&(_, s)| (*done + s as usize) as u64));
                 *done += len;
             }

@@ -386,7 +386,7 @@ impl GlifCondGroup {
         })
     }
 
-    pub fn advance(&mut self, input: &BlockInput, spikes: &mut Vec<(u32, u32)>) {
+    pub fn advance(&mut self, input: &mut BlockInput, spikes: &mut Vec<(u32, u32)>) {
         let (n, np, dim, h) = (self.n, self.n_ports, self.dim, self.dt);
         for s in 0..input.n_steps {
             for i in 0..n {
@@ -450,6 +450,10 @@ impl GlifCondGroup {
                     None => 0.0,
                 };
             }
+        }
+        if input.consume {
+            // contract in `models/mod.rs`; this ODE model is far from memory-bound
+            input.syn[..input.n_steps * np * input.row].fill(0.0);
         }
     }
 }

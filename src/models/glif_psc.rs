@@ -13,7 +13,7 @@
 //! case: node types are contiguous) reads its constants as scalars; otherwise from per-neuron
 //! arrays. Both variants are the same generic kernel, so the arithmetic is identical.
 
-use super::lanes::{plan_chunks, Co, Per, Uni, LANES, STORE_PAD};
+use super::lanes::{plan_chunks, zero_lanes, Co, Per, Uni, LANES, STORE_PAD};
 use super::params::GlifPscParams;
 use super::propagators::{alpha_p31_p32, refractory_steps};
 use super::{sort_spikes_from, BlockInput, ModelError};
@@ -459,7 +459,7 @@ impl GlifPscGroup {
     }
 
     /// Advance by `input.n_steps` steps (module contract in `models/mod.rs`).
-    pub fn advance(&mut self, input: &BlockInput, spikes: &mut Vec<(u32, u32)>) {
+    pub fn advance(&mut self, input: &mut BlockInput, spikes: &mut Vec<(u32, u32)>) {
         let first = spikes.len();
         for ci in 0..self.chunks.len() {
             let (c0, c1, set) = self.chunks[ci];
@@ -479,7 +479,7 @@ impl GlifPscGroup {
                         ports,
                         c0,
                         c1,
-                        input,
+                        input: &mut *input,
                         spikes,
                     };
                     if shape.any_a {
@@ -548,7 +548,7 @@ struct Shape {
 
 /// One kernel call: chunk `c0..c1` of a group, its state (the group's arrays, or the chunk's
 /// store for one-pass shapes) and constants, and one block of input.
-struct Job<'a, C> {
+struct Job<'a, 'b, C> {
     st: &'a mut State,
     store: Option<&'a mut Store>,
     pn: &'a PerNeuron,
@@ -558,7 +558,7 @@ struct Job<'a, C> {
     ports: &'a [usize],
     c0: usize,
     c1: usize,
-    input: &'a BlockInput<'a>,
+    input: &'a mut BlockInput<'b>,
     spikes: &'a mut Vec<(u32, u32)>,
 }
 
@@ -763,7 +763,7 @@ fn fused_body<
     ports: &[usize],
     c0: usize,
     c1: usize,
-    input: &BlockInput,
+    input: &mut BlockInput,
     spikes: &mut Vec<(u32, u32)>,
 ) {
     let n = sh.n;
@@ -817,6 +817,13 @@ fn fused_body<
         };
         #[cfg(not(target_arch = "x86_64"))]
         let any = lanes::<C, A, T, NP, NA>(&k, l, &w, mp);
+        if input.consume {
+            // while the lines are in L1 (contract in `models/mod.rs`)
+            for &p in &ports {
+                let o = (s * sh.n_ports + p) * input.row + c0;
+                zero_lanes(&mut input.syn[o..o + m]);
+            }
+        }
         if any != 0 {
             // Item 6 (resets) for the neurons that fired: rare, scalar.
             for i in 0..m {
@@ -1088,7 +1095,7 @@ fn kernel_body<C: Co, const A: bool>(
     co: &KernelCo<C>,
     c0: usize,
     c1: usize,
-    input: &BlockInput,
+    input: &mut BlockInput,
     spikes: &mut Vec<(u32, u32)>,
 ) {
     let Shape {
@@ -1145,7 +1152,7 @@ fn kernel_body<C: Co, const A: bool>(
         // depend on the spike test, so doing this before it changes nothing but memory traffic.
         for p in 0..np {
             let o = (s * np + p) * input.row;
-            let w = &input.syn[o + c0..o + c1];
+            let w = &mut input.syn[o + c0..o + c1];
             let y1 = &mut st.y1[p * n + c0..p * n + c1];
             let y2 = &mut st.y2[p * n + c0..p * n + c1];
             let (p31, p32) = (co.p31[p], co.p32[p]);
@@ -1156,6 +1163,9 @@ fn kernel_body<C: Co, const A: bool>(
                 isyn[i] += b;
                 y2[i] = p21.at(i) * a + p11.at(i) * b;
                 y1[i] = a * p11.at(i) + psc0.at(i) * w[i];
+            }
+            if input.consume {
+                w.fill(0.0); // contract in `models/mod.rs`
             }
         }
         // Items 1, 4, 5, 6 (test): thresholds and the spike test, as masked selects.

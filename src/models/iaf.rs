@@ -7,7 +7,7 @@
 
 #![allow(clippy::needless_range_loop)] // several parallel SoA arrays indexed by neuron
 
-use super::lanes::{plan_chunks, Co, Per, Uni, LANES, STORE_PAD};
+use super::lanes::{plan_chunks, zero_lanes, Co, Per, Uni, LANES, STORE_PAD};
 use super::params::{IafPscAlphaParams, IafPscDeltaParams, IafPscExpParams};
 use super::propagators::{alpha_p31_p32, exp_p21, refractory_steps};
 use super::{sort_spikes_from, BlockInput, ModelError};
@@ -74,8 +74,8 @@ fn per<T: Copy, S>(sets: &[S], set_of: &[u32], f: impl Fn(&S) -> T) -> Vec<T> {
     set_of.iter().map(|&k| vals[k as usize]).collect()
 }
 
-fn current_at(input: &BlockInput, s: usize, n: usize, i: usize) -> f64 {
-    match input.current {
+fn current_at(current: Option<&[f64]>, s: usize, n: usize, i: usize) -> f64 {
+    match current {
         Some(c) => c[s * n + i],
         None => 0.0,
     }
@@ -246,7 +246,7 @@ impl IafPscAlphaGroup {
         })
     }
 
-    pub fn advance(&mut self, input: &BlockInput, spikes: &mut Vec<(u32, u32)>) {
+    pub fn advance(&mut self, input: &mut BlockInput, spikes: &mut Vec<(u32, u32)>) {
         let first = spikes.len();
         for ci in 0..self.chunks.len() {
             #[cfg(target_arch = "x86_64")]
@@ -275,21 +275,31 @@ impl IafPscAlphaGroup {
     /// contracts a·b + c into an FMA, so results are bit-identical on every path).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx512vl,avx512dq")]
-    unsafe fn chunk_avx512(&mut self, ci: usize, input: &BlockInput, spikes: &mut Vec<(u32, u32)>) {
+    unsafe fn chunk_avx512(
+        &mut self,
+        ci: usize,
+        input: &mut BlockInput,
+        spikes: &mut Vec<(u32, u32)>,
+    ) {
         self.chunk(ci, input, spikes)
     }
 
     /// [`Self::chunk`] compiled for AVX2.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    unsafe fn chunk_avx2(&mut self, ci: usize, input: &BlockInput, spikes: &mut Vec<(u32, u32)>) {
+    unsafe fn chunk_avx2(
+        &mut self,
+        ci: usize,
+        input: &mut BlockInput,
+        spikes: &mut Vec<(u32, u32)>,
+    ) {
         self.chunk(ci, input, spikes)
     }
 
     /// NEST's iaf_psc_alpha update for kernel chunk `ci` over the block: [`alpha_steps`] on the
     /// chunk's store, with scalar constants when the chunk is one node type (else per-neuron).
     #[inline(always)]
-    fn chunk(&mut self, ci: usize, input: &BlockInput, spikes: &mut Vec<(u32, u32)>) {
+    fn chunk(&mut self, ci: usize, input: &mut BlockInput, spikes: &mut Vec<(u32, u32)>) {
         let (c0, c1, set) = self.chunks[ci];
         let m = (c1 - c0).min(CHUNK);
         let mp = m.next_multiple_of(LANES).min(CHUNK);
@@ -343,7 +353,7 @@ fn alpha_steps<C: Co>(
     n: usize,
     c0: usize,
     m: usize,
-    input: &BlockInput,
+    input: &mut BlockInput,
     spikes: &mut Vec<(u32, u32)>,
 ) {
     let mp = m.next_multiple_of(LANES).min(CHUNK);
@@ -415,6 +425,13 @@ fn alpha_steps<C: Co>(
             l.y3[i] = if f { k.v_reset.at(i) } else { v1 };
             l.fire[i] = f as u64;
             any |= f as u64;
+        }
+        if input.consume {
+            // while the lines are in L1 (contract in `models/mod.rs`)
+            for p in 0..2 {
+                let o = (s * 2 + p) * input.row + c0;
+                zero_lanes(&mut input.syn[o..o + m]);
+            }
         }
         if any != 0 {
             for i in 0..m {
@@ -509,7 +526,7 @@ impl IafPscExpGroup {
         })
     }
 
-    pub fn advance(&mut self, input: &BlockInput, spikes: &mut Vec<(u32, u32)>) {
+    pub fn advance(&mut self, input: &mut BlockInput, spikes: &mut Vec<(u32, u32)>) {
         let first = spikes.len();
         for c0 in (0..self.n).step_by(CHUNK) {
             let c1 = (c0 + CHUNK).min(self.n);
@@ -522,7 +539,13 @@ impl IafPscExpGroup {
 
     /// NEST's iaf_psc_exp update for neurons c0..c1 over the block (branch-free selects).
     #[inline(always)]
-    fn chunk(&mut self, c0: usize, c1: usize, input: &BlockInput, spikes: &mut Vec<(u32, u32)>) {
+    fn chunk(
+        &mut self,
+        c0: usize,
+        c1: usize,
+        input: &mut BlockInput,
+        spikes: &mut Vec<(u32, u32)>,
+    ) {
         let n = self.n;
         let m = c1 - c0;
         let (mut fire, mut act) = ([0u64; CHUNK], [0u64; CHUNK]);
@@ -536,8 +559,9 @@ impl IafPscExpGroup {
         let (theta, v_reset) = (&self.theta[c0..c1], &self.v_reset[c0..c1]);
         for s in 0..input.n_steps {
             let (ro, ri) = ((s * 2) * input.row, (s * 2 + 1) * input.row);
-            let w_ex = &input.syn[ro + c0..ro + c1];
-            let w_in = &input.syn[ri + c0..ri + c1];
+            let (lo, hi) = input.syn.split_at_mut(ri);
+            let w_ex = &mut lo[ro + c0..ro + c1];
+            let w_in = &mut hi[c0..c1];
             for i in 0..m {
                 act[i] = (r[i] == 0) as u64;
                 r[i] = r[i].saturating_sub(1);
@@ -551,6 +575,11 @@ impl IafPscExpGroup {
                 v[i] = if act[i] != 0 { vn } else { vo };
                 i_ex[i] = i_ex[i] * p11e[i] + w_ex[i];
                 i_in[i] = i_in[i] * p11i[i] + w_in[i];
+            }
+            if input.consume {
+                // contract in `models/mod.rs`
+                w_ex.fill(0.0);
+                w_in.fill(0.0);
             }
             let mut any = 0u64;
             for i in 0..m {
@@ -644,11 +673,11 @@ impl IafPscDeltaGroup {
         }
     }
 
-    pub fn advance(&mut self, input: &BlockInput, spikes: &mut Vec<(u32, u32)>) {
+    pub fn advance(&mut self, input: &mut BlockInput, spikes: &mut Vec<(u32, u32)>) {
         let n = self.n;
         let h = self.dt;
         for s in 0..input.n_steps {
-            let w = &input.syn[s * input.row..s * input.row + n];
+            let w = &mut input.syn[s * input.row..s * input.row + n];
             for i in 0..n {
                 if self.r[i] == 0 {
                     let mut y3 =
@@ -673,7 +702,10 @@ impl IafPscDeltaGroup {
                     self.y3[i] = self.v_reset[i];
                     spikes.push((i as u32, s as u32));
                 }
-                self.y0[i] = current_at(input, s, n, i);
+                self.y0[i] = current_at(input.current, s, n, i);
+            }
+            if input.consume {
+                w.fill(0.0); // contract in `models/mod.rs`
             }
         }
     }

@@ -100,3 +100,17 @@ pub(crate) fn plan_chunks(set_of: &[u32], chunk: usize) -> Vec<(usize, usize, Op
     }
     out
 }
+
+/// Zero a chunk's few hundred input weights (one port, one step) in place. `fill` would call
+/// memset, whose fixed cost per call made dt = 0.001 ms runs 25% slower at one call per port
+/// and step; whole-vector stores and a short tail stay inline.
+#[inline(always)]
+pub(crate) fn zero_lanes(buf: &mut [f64]) {
+    let mut vecs = buf.chunks_exact_mut(LANES);
+    for v in &mut vecs {
+        v.copy_from_slice(&[0.0; LANES]);
+    }
+    for x in vecs.into_remainder() {
+        *x = 0.0;
+    }
+}

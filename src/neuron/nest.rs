@@ -111,14 +111,15 @@ pub fn run(
     // in the AllenSDK layout).
     let mut fired = Vec::new();
     for k in 0..n {
-        let input = BlockInput {
+        let mut input = BlockInput {
             n_steps: 1,
-            syn: &syn[k * np..(k + 1) * np],
+            syn: &mut syn[k * np..(k + 1) * np],
             row: 1,
+            consume: false,
             current: Some(&cur_pa[k..k + 1]),
         };
         fired.clear();
-        group.advance(&input, &mut fired);
+        group.advance(&mut input, &mut fired);
         if !fired.is_empty() {
             let t = (k + 1) as f64 * dt;
             out.spike_steps.push(k);
