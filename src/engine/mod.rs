@@ -167,6 +167,8 @@ struct Slot<G> {
     /// Input row length: `n` plus ≥ 7 zero entries, a multiple of [`ROW_ALIGN`].
     row: usize,
     stride: usize,
+    /// Entries per step that can receive weight: `row` × ports in use (the density measure).
+    live: usize,
     /// Dense input of one block (`block_len × stride`), all zeros between blocks.
     block: Vec<f64>,
     /// (local neuron, steps) for clamped neurons; empty when none.
@@ -409,8 +411,8 @@ impl<G: Group> Engine<G> {
             }
         }
         let mut out_chunks = Vec::with_capacity(n_chunks);
-        let chunk_inputs = per_chunk.into_iter().zip(currents).zip(direct_w);
-        for (ch, ((edges, mut cur), dw)) in chunks.into_iter().zip(chunk_inputs) {
+        let chunk_inputs = per_chunk.into_iter().zip(currents).zip(direct_w).zip(used);
+        for (ch, (((edges, mut cur), dw), used)) in chunks.into_iter().zip(chunk_inputs) {
             let (incoming, pairs) = Incoming::new(n_src, &edges);
             drop(edges);
             let max_stride = ch
@@ -432,6 +434,8 @@ impl<G: Group> Engine<G> {
                     let n = group.len();
                     let row = padded_row(n);
                     let stride = row * group.n_ports();
+                    let live_ports = used[si].iter().fold(0, |a, &b| a | b).count_ones() as usize;
+                    let live = row * live_ports.min(group.n_ports());
                     let clamps = std::mem::take(&mut cur[si]);
                     let cur_len = if clamps.is_empty() {
                         0
@@ -444,6 +448,7 @@ impl<G: Group> Engine<G> {
                         n,
                         row,
                         stride,
+                        live,
                         block: vec![0.0; block as usize * stride],
                         clamps,
                         cur: vec![0.0; cur_len],
@@ -683,7 +688,7 @@ impl<G: Group> Chunk<G> {
             // arrivals of this block, added in arrival order into the zeroed dense block
             let arrivals = self.queue.scatter(si, steps, &mut sl.block);
             // dense input: the group zeroes each row as it reads it; sparse: clear by arrival
-            let consume = arrivals * CONSUME_DENSITY >= n_steps * sl.stride;
+            let consume = arrivals * CONSUME_DENSITY >= n_steps * sl.live;
             if !sl.clamps.is_empty() {
                 for (i, steps, cursor) in sl.clamps.iter_mut() {
                     for s in 0..n_steps {
