@@ -1,10 +1,12 @@
 //! A chunk's incoming synapses and its queue of pending additions (the sparse ring buffer).
 //!
-//! Delivering a spike appends the `(dense-block offset, weight)` of each of its synapses onto
-//! the chunk to the bucket of the step where it arrives; before a block is advanced, its
-//! buckets are added into the dense block in arrival order (NEST's order, see the engine docs).
-//! Per event this copies the pair once and reads it twice, so the bytes per pair set the cost
-//! of delivery once the synapse table outgrows the caches. SONATA weights are mostly few
+//! Delivering a spike appends, per run of its synapses onto the chunk (one group slot, one
+//! delay), the run's place in the synapse table to the bucket of the step where it arrives;
+//! before a block is advanced, its buckets' `(dense-block offset, weight)` pairs are read from
+//! the table and added into the dense block in arrival order (NEST's order, see the engine
+//! docs). Copying the pairs into the buckets instead cost a memmove per run (8% of an N = 50
+//! run). Each event reads its pair once or twice (the second time to clear a sparse block), so
+//! the bytes per pair set the cost of delivery once the table outgrows the caches. SONATA weights are mostly few
 //! distinct values (`syn_weight × nsyns` per edge type), so a chunk with at most
 //! 2^(32 − offset bits) distinct weights stores each pair as one `u32`: the offset in the low
 //! bits, the index into the chunk's weight table in the high bits — a quarter of the bytes of
@@ -129,10 +131,19 @@ impl Pair for (u32, f64) {
     }
 }
 
+/// A bucket entry: the synapse pairs `start..end` of one run (one spike's arrivals), or, with
+/// `start == DIRECT`, the `end`-th direct addition queued in the bucket.
+type Entry = (u32, u32);
+const DIRECT: u32 = u32::MAX;
+
 /// Synapse pairs in run order and the buckets (`[slot][step & mask]`) of one representation.
+/// A bucket lists the *runs* that arrive (8 bytes per spike and run), not copies of their pairs:
+/// the pairs are read once, straight from the table, when the bucket is added in.
 struct Pending<P> {
     pairs: Vec<P>,
-    buckets: Vec<Vec<Vec<P>>>,
+    buckets: Vec<Vec<Vec<Entry>>>,
+    /// Direct additions (`[slot][bucket]`), in the order their entries were queued.
+    direct: Vec<Vec<Vec<P>>>,
 }
 
 impl<P: Pair> Pending<P> {
@@ -140,6 +151,7 @@ impl<P: Pair> Pending<P> {
         Pending {
             pairs,
             buckets: vec![vec![Vec::new(); n_buckets]; n_slots],
+            direct: vec![vec![Vec::new(); n_buckets]; n_slots],
         }
     }
 
@@ -152,11 +164,35 @@ impl<P: Pair> Pending<P> {
                 inc.offsets[src as usize + 1] as usize,
             );
             for r in &inc.runs[a..b] {
-                let bucket =
-                    &mut self.buckets[r.slot as usize][((step + r.delay as u64) & mask) as usize];
-                let pairs = &self.pairs[r.start as usize..r.end as usize];
-                bucket.extend_from_slice(pairs);
-                n += pairs.len() as u64;
+                self.buckets[r.slot as usize][((step + r.delay as u64) & mask) as usize]
+                    .push((r.start, r.end));
+                n += u64::from(r.end - r.start);
+            }
+        }
+        n
+    }
+
+    fn push(&mut self, slot: usize, b: usize, p: P) {
+        let direct = &mut self.direct[slot][b];
+        self.buckets[slot][b].push((DIRECT, direct.len() as u32));
+        direct.push(p);
+    }
+
+    /// Calls `f` on the pairs of bucket `b` of `slot` in arrival order; returns their number.
+    #[inline(always)]
+    fn each(&self, slot: usize, b: usize, mut f: impl FnMut(P)) -> usize {
+        let mut n = 0;
+        let direct = &self.direct[slot][b];
+        for &(start, end) in &self.buckets[slot][b] {
+            if start == DIRECT {
+                f(direct[end as usize]);
+                n += 1;
+            } else {
+                let pairs = &self.pairs[start as usize..end as usize];
+                for &p in pairs {
+                    f(p);
+                }
+                n += pairs.len();
             }
         }
         n
@@ -177,11 +213,8 @@ impl<P: Pair> Pending<P> {
             .take(steps.n)
             .enumerate()
         {
-            let bucket = &self.buckets[slot][((steps.t0 + s as u64) & steps.mask) as usize];
-            n += bucket.len();
-            for &p in bucket {
-                row[p.off(shift)] += p.weight(shift, weights);
-            }
+            let b = ((steps.t0 + s as u64) & steps.mask) as usize;
+            n += self.each(slot, b, |p| row[p.off(shift)] += p.weight(shift, weights));
         }
         n
     }
@@ -189,14 +222,13 @@ impl<P: Pair> Pending<P> {
     #[inline(always)]
     fn clear(&mut self, slot: usize, steps: Steps, shift: u32, mut block: Option<&mut [f64]>) {
         for s in 0..steps.n {
-            let bucket = &mut self.buckets[slot][((steps.t0 + s as u64) & steps.mask) as usize];
+            let b = ((steps.t0 + s as u64) & steps.mask) as usize;
             if let Some(block) = block.as_deref_mut() {
                 let row = &mut block[s * steps.stride..(s + 1) * steps.stride];
-                for &p in bucket.iter() {
-                    row[p.off(shift)] = 0.0;
-                }
+                self.each(slot, b, |p| row[p.off(shift)] = 0.0);
             }
-            bucket.clear();
+            self.buckets[slot][b].clear();
+            self.direct[slot][b].clear();
         }
     }
 }
@@ -284,9 +316,9 @@ impl Queue {
         match &mut self.pairs {
             Pairs::Packed(p) => {
                 let k = self.index[&w.to_bits()];
-                p.buckets[slot][b].push((k << self.shift) | off);
+                p.push(slot, b, (k << self.shift) | off);
             }
-            Pairs::Wide(p) => p.buckets[slot][b].push((off, w)),
+            Pairs::Wide(p) => p.push(slot, b, (off, w)),
         }
     }
 
