@@ -231,9 +231,14 @@ fn run_on(args: Args, mut dist: Option<&mut Session>) -> anyhow::Result<()> {
     for s in &plan.skipped {
         log.warn(format!("report {s} is not supported by glifnet; skipped"));
     }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("cannot start worker threads")?;
     let mut engine = match dist.as_mut() {
         Some(d) => d.build_engine(&net, input, threads, plan.probes)?,
-        None => build_engine(&net, input, threads, plan.probes)?,
+        // in the pool: the chunking is timed on these threads
+        None => pool.install(|| build_engine(&net, input, threads, plan.probes))?,
     };
     let mut reports = None;
     if root {
@@ -259,10 +264,6 @@ fn run_on(args: Args, mut dist: Option<&mut Session>) -> anyhow::Result<()> {
         "Spike delivery: {packed} of {n_chunks} chunk(s) queue synapses as 4-byte (offset, weight index) pairs, the others as 16-byte (offset, weight)"
     ));
     let t_sim = Instant::now();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .context("cannot start worker threads")?;
     let mut last = Instant::now();
     let mut progress = |done| {
         if last.elapsed().as_millis() >= 100 || done == n_steps {

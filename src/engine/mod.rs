@@ -48,6 +48,7 @@ pub use probe::{NoProbes, Probe, ProbeRow, ProbeSink};
 use queue::{Incoming, IncomingEdge, Queue, Steps};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 /// Errors of the engine (inconsistent lowered network; never user data directly).
 #[derive(Debug, thiserror::Error)]
@@ -144,7 +145,7 @@ pub type CurrentSteps = Vec<(u64, f64)>;
 pub type DirectEvent = (u64, u32, u16, f64);
 
 /// Everything the engine needs besides the model groups.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct EngineInput {
     pub n_neurons: usize,
     pub n_virtual: usize,
@@ -160,6 +161,9 @@ pub struct EngineInput {
 }
 
 /// A group placed in a chunk: its neurons' global indices, ring buffer and clamp inputs.
+/// Aligned to two cache lines (the prefetcher fetches pairs) so that the fields one thread
+/// writes every block never share a line with another chunk's (false sharing).
+#[repr(align(128))]
 struct Slot<G> {
     group: G,
     gids: Vec<u32>,
@@ -169,6 +173,8 @@ struct Slot<G> {
     stride: usize,
     /// Entries per step that can receive weight: `row` × ports in use (the density measure).
     live: usize,
+    /// Wall time spent advancing this group (scatter, model, clear), for load balance.
+    busy_ns: u64,
     /// Dense input of one block (`block_len × stride`), all zeros between blocks.
     block: Vec<f64>,
     /// (local neuron, steps) for clamped neurons; empty when none.
@@ -177,6 +183,8 @@ struct Slot<G> {
 }
 
 /// A unit of parallel work: one or more groups with their ring buffers and incoming synapses.
+/// Aligned like [`Slot`].
+#[repr(align(128))]
 pub struct Chunk<G> {
     slots: Vec<Slot<G>>,
     incoming: Incoming,
@@ -449,6 +457,7 @@ impl<G: Group> Engine<G> {
                         row,
                         stride,
                         live,
+                        busy_ns: 0,
                         block: vec![0.0; block as usize * stride],
                         clamps,
                         cur: vec![0.0; cur_len],
@@ -513,6 +522,35 @@ impl<G: Group> Engine<G> {
     /// Where neuron `gid` lives: (chunk, group slot, local index).
     pub fn locate(&self, gid: u32) -> Option<(u32, u32, u32)> {
         self.neuron_loc.get(gid as usize).copied()
+    }
+
+    /// Advance whole epochs (spikes discarded) until the groups have been timed for `budget_ns`
+    /// in all, or the run ends; then each neuron's share of its group's time, per global
+    /// index: what it costs to simulate, measured in place (spikes, inputs, caches and the
+    /// other threads included). `None` if nothing was timed. For choosing a chunking.
+    pub fn measure_neuron_costs(&mut self, budget_ns: u64) -> Option<Vec<f64>> {
+        let busy = |e: &Self| {
+            e.chunks
+                .iter()
+                .flat_map(|c| &c.slots)
+                .map(|s| s.busy_ns)
+                .sum::<u64>()
+        };
+        while self.step < self.n_steps && busy(self) < budget_ns {
+            self.epoch(&mut NoProbes);
+            self.spikes.clear();
+        }
+        if busy(self) == 0 {
+            return None;
+        }
+        let mut cost = vec![0.0; self.n_neurons];
+        for sl in self.chunks.iter().flat_map(|c| &c.slots) {
+            let each = sl.busy_ns as f64 / sl.n.max(1) as f64;
+            for &g in &sl.gids {
+                cost[g as usize] = each;
+            }
+        }
+        Some(cost)
     }
 
     /// Run to the end, or until `stop` is set (checked at epoch boundaries). `progress` is called
@@ -679,6 +717,7 @@ impl<G: Group> Chunk<G> {
             cuts.push(n_steps);
         }
         for (si, sl) in self.slots.iter_mut().enumerate() {
+            let started = Instant::now();
             let steps = Steps {
                 t0,
                 n: n_steps,
@@ -733,6 +772,7 @@ impl<G: Group> Chunk<G> {
             self.queue
                 .clear(si, steps, (!consume).then_some(&mut sl.block[..]));
             debug_assert!(sl.block.iter().all(|&x| x == 0.0), "block not cleared");
+            sl.busy_ns += started.elapsed().as_nanos() as u64;
         }
     }
 }
