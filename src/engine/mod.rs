@@ -524,28 +524,38 @@ impl<G: Group> Engine<G> {
         self.neuron_loc.get(gid as usize).copied()
     }
 
-    /// Advance whole epochs (spikes discarded) until the groups have been timed for `budget_ns`
-    /// in all, or the run ends; then each neuron's share of its group's time, per global
-    /// index: what it costs to simulate, measured in place (spikes, inputs, caches and the
-    /// other threads included). `None` if nothing was timed. For choosing a chunking.
+    /// Advance whole epochs (spikes discarded), at least 9 and until the groups have been
+    /// timed for `budget_ns` in all or a tenth of the run is done; then each neuron's share of its group's
+    /// median time per epoch, per global index: what it costs to simulate, measured in place
+    /// (spikes, inputs, caches and the other threads included; the median ignores an epoch in
+    /// which the thread was preempted). `None` if nothing was timed. For choosing a chunking.
     pub fn measure_neuron_costs(&mut self, budget_ns: u64) -> Option<Vec<f64>> {
-        let busy = |e: &Self| {
-            e.chunks
-                .iter()
-                .flat_map(|c| &c.slots)
-                .map(|s| s.busy_ns)
-                .sum::<u64>()
+        let busy = |e: &Self| -> Vec<u64> {
+            let slots = e.chunks.iter().flat_map(|c| &c.slots);
+            slots.map(|s| s.busy_ns).collect()
         };
-        while self.step < self.n_steps && busy(self) < budget_ns {
+        let mut per_epoch: Vec<Vec<u64>> = Vec::new();
+        let (mut before, mut total) = (busy(self), 0u64);
+        let enough = |e: &Self, epochs: usize, total: u64| {
+            e.step >= e.n_steps || (epochs >= 9 && (total >= budget_ns || e.step >= e.n_steps / 10))
+        };
+        while !enough(self, per_epoch.len(), total) {
             self.epoch(&mut NoProbes);
             self.spikes.clear();
+            let now = busy(self);
+            let delta: Vec<u64> = now.iter().zip(&before).map(|(a, b)| a - b).collect();
+            total += delta.iter().sum::<u64>();
+            per_epoch.push(delta);
+            before = now;
         }
-        if busy(self) == 0 {
+        if total == 0 {
             return None;
         }
         let mut cost = vec![0.0; self.n_neurons];
-        for sl in self.chunks.iter().flat_map(|c| &c.slots) {
-            let each = sl.busy_ns as f64 / sl.n.max(1) as f64;
+        for (k, sl) in self.chunks.iter().flat_map(|c| &c.slots).enumerate() {
+            let mut t: Vec<u64> = per_epoch.iter().map(|d| d[k]).collect();
+            t.sort_unstable();
+            let each = t[t.len() / 2] as f64 / sl.n.max(1) as f64;
             for &g in &sl.gids {
                 cost[g as usize] = each;
             }
