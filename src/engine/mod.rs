@@ -4,9 +4,11 @@
 //!
 //! No spike can reach any neuron sooner than `d_min` steps (the smallest synaptic delay), so the
 //! engine advances every neuron `d_min` steps (one *epoch*) without synchronisation, then
-//! exchanges that epoch's spikes once. Neurons are split into [`Chunk`]s (contiguous runs of one
-//! model group); a chunk owns its neurons' ring buffers and the incoming synapses of its neurons
-//! indexed by source, so delivery is lock-free and each chunk runs on its own rayon task.
+//! exchanges that epoch's spikes once. Neurons are split into [`Chunk`]s (one per thread in
+//! single-process runs, each holding a piece of one or more model groups; see
+//! `model_group::build_engine` for how the cuts are chosen); a chunk owns its neurons' ring
+//! buffers and the incoming synapses of its neurons indexed by source, so delivery is lock-free
+//! and each chunk runs on its own rayon task.
 //!
 //! ## Determinism and NEST's summation order
 //!
