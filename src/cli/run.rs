@@ -259,6 +259,9 @@ fn run_on(args: Args, mut dist: Option<&mut Session>) -> anyhow::Result<()> {
         "Running simulation for {tstop:.3} ms with the time step {dt} ms ({n_steps} steps, epochs of {} steps, {threads} thread(s))",
         engine.epoch_steps()
     ));
+    if !engine.chunking.is_empty() {
+        log.info(format!("Parallel work: {}", engine.chunking));
+    }
     let (packed, n_chunks) = engine.packed_chunks();
     log.info(format!(
         "Spike delivery: {packed} of {n_chunks} chunk(s) queue synapses as 4-byte (offset, weight index) pairs, the others as 16-byte (offset, weight)"

@@ -226,6 +226,8 @@ pub struct Engine<G: Group> {
     pub spikes: Vec<(u64, u32)>,
     pub stats: EngineStats,
     neuron_loc: Vec<(u32, u32, u32)>,
+    /// How the neurons were split into chunks, for the run log (empty: not described).
+    pub chunking: String,
 }
 
 impl<G: Group> Engine<G> {
@@ -500,6 +502,7 @@ impl<G: Group> Engine<G> {
             spikes: Vec::new(),
             stats: EngineStats::default(),
             neuron_loc,
+            chunking: String::new(),
         })
     }
 

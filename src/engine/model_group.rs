@@ -78,15 +78,37 @@ pub fn build_engine(
         })
         .collect();
     let mut cost = vec![1.0f64; net.n_neurons];
+    let mut how = "equal neuron counts".to_string();
     if threads > 1 && input.synapses.target.len() <= WARMUP_MAX_SYNAPSES {
+        let started = std::time::Instant::now();
         let first = chunks(net, &cuts(&cost, threads, &starts))?;
         let mut trial = Engine::new(first, input.clone(), vec![])?;
         if let Some(by_gid) = trial.measure_neuron_costs(WARMUP_NS) {
             let kind_order = net.kinds.iter().flat_map(|kg| kg.gids.iter());
             cost = kind_order.map(|&g| by_gid[g as usize]).collect();
+            how = format!(
+                "costs timed in a trial of {} steps ({:.3} s)",
+                trial.steps_done(),
+                started.elapsed().as_secs_f64()
+            );
         }
     }
-    Engine::new(chunks(net, &cuts(&cost, threads, &starts))?, input, probes)
+    let cut = cuts(&cost, threads, &starts);
+    let mut engine = Engine::new(chunks(net, &cut)?, input, probes)?;
+    let sizes: Vec<String> = (cut.windows(2).map(|w| w[1] - w[0]))
+        .filter(|&n| n > 0)
+        .map(|n| n.to_string())
+        .collect();
+    engine.chunking = if sizes.len() == 1 {
+        format!("1 chunk of {} neurons", sizes[0])
+    } else {
+        format!(
+            "{} chunks of {} neurons, cut by {how}",
+            sizes.len(),
+            sizes.join(" + ")
+        )
+    };
+    Ok(engine)
 }
 
 /// Work the trial engine of [`build_engine`] times, summed over its groups (at most a tenth of
