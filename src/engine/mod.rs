@@ -23,21 +23,21 @@
 //! ## Ring buffers: sparse buckets + one small dense block
 //!
 //! A dense ring of `max_delay` slots × ports × neurons is mostly zeros and, at dt = 0.001 ms
-//! (2000-step delays), tens of MB that every step would stream through memory. Instead each
-//! group keeps a ring of *buckets*, one per future step (a power of two of them, so the bucket
-//! of a step is a mask), holding the arriving `(port·row + i, weight)` additions in arrival
-//! order, plus one dense block `block[(s * n_ports + port) * row + i]` of `B` steps that stays
-//! in cache (`row`: the group size padded with zeros to whole 8-lane vectors, so the models'
-//! vector loops read the last lanes in place). Before a block is advanced its buckets are
-//! scattered into the dense block (additions in arrival order, so every slot gets exactly
-//! NEST's sequence of f64 additions starting from 0.0), the block is handed to the model
-//! (`models` contract), and the block is zeroed again: by the model as it reads each row when
-//! the block is dense (≥ 1 arrival per `CONSUME_DENSITY` entries, e.g. N = 50 at dt = 0.1 ms,
-//! where clearing arrival by arrival missed the cache each time), else by the engine, entry by
-//! arrived entry (dt = 0.001 ms, where a store per row and step would cost more). Epochs are `floor(d_min / B)·B`
-//! steps, still ≤ d_min, so no spike lands in its own epoch. The buckets and the chunk's
-//! incoming synapses live in `queue.rs`, which packs an addition into 4 bytes where the chunk
-//! has few distinct weights.
+//! (2000-step delays), tens of MB that every step would stream through memory. Instead each group
+//! keeps a ring of *buckets*, one per future step (a power of two of them, so the bucket of a step
+//! is a mask), listing the arriving runs of synapses (each synapse an `(port·row + i, weight)`
+//! addition) in arrival order, plus one dense block `block[(s * n_ports + port) * row + i]` of `B`
+//! steps that stays in cache (`row`: the group size padded with zeros to whole 8-lane vectors, so
+//! the models' vector loops read the last lanes in place). Before a block is advanced its buckets
+//! are scattered into the dense block (additions in arrival order, so every slot gets exactly
+//! NEST's sequence of f64 additions starting from 0.0), the block is handed to the model (`models`
+//! contract), and the block is zeroed again: by the model as it reads each row when the block is
+//! dense (≥ 1 arrival per `CONSUME_DENSITY` entries, e.g. N = 50 at dt = 0.1 ms, where clearing
+//! arrival by arrival missed the cache each time), else by the engine, entry by arrived entry (dt =
+//! 0.001 ms, where a store per row and step would cost more). Epochs are `floor(d_min / B)·B`
+//! steps, still ≤ d_min, so no spike lands in its own epoch. The buckets and the chunk's incoming
+//! synapses live in `queue.rs`, which packs an addition into 4 bytes where the chunk has few
+//! distinct weights.
 //!
 //! Groups are told which ports ever receive weight ([`Group::use_ports`]): BMTK's GLIF cells
 //! use 2 or 3 of their 4 receptor ports, and the unused ones need no integration.
@@ -175,7 +175,8 @@ struct Slot<G> {
     stride: usize,
     /// Entries per step that can receive weight: `row` × ports in use (the density measure).
     live: usize,
-    /// Wall time spent advancing this group (scatter, model, clear), for load balance.
+    /// Wall time spent advancing this group (scatter, model, clear) while the chunk is
+    /// `timed` ([`Engine::measure_neuron_costs`]).
     busy_ns: u64,
     /// Dense input of one block (`block_len × stride`), all zeros between blocks.
     block: Vec<f64>,
@@ -189,6 +190,8 @@ struct Slot<G> {
 #[repr(align(128))]
 pub struct Chunk<G> {
     slots: Vec<Slot<G>>,
+    /// Time each slot's work (`Slot::busy_ns`); off in real runs.
+    timed: bool,
     incoming: Incoming,
     queue: Queue,
     scratch: Vec<(u32, u32)>,
@@ -470,6 +473,7 @@ impl<G: Group> Engine<G> {
                 .collect();
             out_chunks.push(Chunk {
                 slots,
+                timed: false,
                 incoming,
                 queue,
                 scratch: Vec::new(),
@@ -529,16 +533,19 @@ impl<G: Group> Engine<G> {
         self.neuron_loc.get(gid as usize).copied()
     }
 
-    /// Advance whole epochs (spikes discarded), at least 9 and until the groups have been
-    /// timed for `budget_ns` in all or a tenth of the run is done; then each neuron's share of its group's
+    /// Advance whole epochs (spikes discarded), at least 9 and until the groups have been timed for
+    /// `budget_ns` in all or a tenth of the run is done; then each neuron's share of its group's
     /// median time per epoch, per global index: what it costs to simulate, measured in place
-    /// (spikes, inputs, caches and the other threads included; the median ignores an epoch in
-    /// which the thread was preempted). `None` if nothing was timed. For choosing a chunking.
+    /// (spikes, inputs, caches and the other threads included; the median ignores an epoch in which
+    /// the thread was preempted). `None` if nothing was timed. For choosing a chunking.
     pub fn measure_neuron_costs(&mut self, budget_ns: u64) -> Option<Vec<f64>> {
         let busy = |e: &Self| -> Vec<u64> {
             let slots = e.chunks.iter().flat_map(|c| &c.slots);
             slots.map(|s| s.busy_ns).collect()
         };
+        for ch in &mut self.chunks {
+            ch.timed = true;
+        }
         let mut per_epoch: Vec<Vec<u64>> = Vec::new();
         let (mut before, mut total) = (busy(self), 0u64);
         let enough = |e: &Self, epochs: usize, total: u64| {
@@ -552,6 +559,9 @@ impl<G: Group> Engine<G> {
             total += delta.iter().sum::<u64>();
             per_epoch.push(delta);
             before = now;
+        }
+        for ch in &mut self.chunks {
+            ch.timed = false;
         }
         if total == 0 {
             return None;
@@ -731,8 +741,9 @@ impl<G: Group> Chunk<G> {
         if cuts.last() != Some(&n_steps) {
             cuts.push(n_steps);
         }
+        let timed = self.timed;
         for (si, sl) in self.slots.iter_mut().enumerate() {
-            let started = Instant::now();
+            let started = timed.then(Instant::now);
             let steps = Steps {
                 t0,
                 n: n_steps,
@@ -787,7 +798,9 @@ impl<G: Group> Chunk<G> {
             self.queue
                 .clear(si, steps, (!consume).then_some(&mut sl.block[..]));
             debug_assert!(sl.block.iter().all(|&x| x == 0.0), "block not cleared");
-            sl.busy_ns += started.elapsed().as_nanos() as u64;
+            if let Some(t) = started {
+                sl.busy_ns += t.elapsed().as_nanos() as u64;
+            }
         }
     }
 }

@@ -1,17 +1,16 @@
 //! A chunk's incoming synapses and its queue of pending additions (the sparse ring buffer).
 //!
-//! Delivering a spike appends, per run of its synapses onto the chunk (one group slot, one
-//! delay), the run's place in the synapse table to the bucket of the step where it arrives;
-//! before a block is advanced, its buckets' `(dense-block offset, weight)` pairs are read from
-//! the table and added into the dense block in arrival order (NEST's order, see the engine
-//! docs). Copying the pairs into the buckets instead cost a memmove per run (8% of an N = 50
-//! run). Each event reads its pair once or twice (the second time to clear a sparse block), so
-//! the bytes per pair set the cost of delivery once the table outgrows the caches. SONATA weights are mostly few
-//! distinct values (`syn_weight × nsyns` per edge type), so a chunk with at most
-//! 2^(32 − offset bits) distinct weights stores each pair as one `u32`: the offset in the low
-//! bits, the index into the chunk's weight table in the high bits — a quarter of the bytes of
-//! an `(u32, f64)` pair. Other chunks keep the wide pairs. The weights added are the same f64s
-//! in the same order either way.
+//! Delivering a spike appends, per run of its synapses onto the chunk (one group slot, one delay),
+//! the run's place in the synapse table to the bucket of the step where it arrives; before a block
+//! is advanced, its buckets' `(dense-block offset, weight)` pairs are read from the table and added
+//! into the dense block in arrival order (NEST's order, see the engine docs). Copying the pairs
+//! into the buckets instead cost a memmove per run (8% of an N = 50 run). Each event reads its pair
+//! once or twice (the second time to clear a sparse block), so the bytes per pair set the cost of
+//! delivery once the table outgrows the caches. SONATA weights are mostly few distinct values
+//! (`syn_weight × nsyns` per edge type), so a chunk with at most 2^(32 − offset bits) distinct
+//! weights stores each pair as one `u32`: the offset in the low bits, the index into the chunk's
+//! weight table in the high bits — a quarter of the bytes of an `(u32, f64)` pair. Other chunks
+//! keep the wide pairs. The weights added are the same f64s in the same order either way.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};

@@ -13,7 +13,7 @@
 //! case: node types are contiguous) reads its constants as scalars; otherwise from per-neuron
 //! arrays. Both variants are the same generic kernel, so the arithmetic is identical.
 
-use super::lanes::{plan_chunks, zero_lanes, Co, Per, Uni, LANES, STORE_PAD};
+use super::lanes::{plan_chunks, Co, Per, Uni, LANES, STORE_PAD};
 use super::params::GlifPscParams;
 use super::propagators::{alpha_p31_p32, refractory_steps};
 use super::{sort_spikes_from, BlockInput, ModelError};
@@ -817,13 +817,7 @@ fn fused_body<
         };
         #[cfg(not(target_arch = "x86_64"))]
         let any = lanes::<C, A, T, NP, NA>(&k, l, &w, mp);
-        if input.consume {
-            // while the lines are in L1 (contract in `models/mod.rs`)
-            for &p in &ports {
-                let o = (s * sh.n_ports + p) * input.row + c0;
-                zero_lanes(&mut input.syn[o..o + m]);
-            }
-        }
+        input.consume_lanes(s, sh.n_ports, ports, c0, m);
         if any != 0 {
             // Item 6 (resets) for the neurons that fired: rare, scalar.
             for i in 0..m {
@@ -1152,7 +1146,7 @@ fn kernel_body<C: Co, const A: bool>(
         // depend on the spike test, so doing this before it changes nothing but memory traffic.
         for p in 0..np {
             let o = (s * np + p) * input.row;
-            let w = &mut input.syn[o + c0..o + c1];
+            let w = &input.syn[o + c0..o + c1];
             let y1 = &mut st.y1[p * n + c0..p * n + c1];
             let y2 = &mut st.y2[p * n + c0..p * n + c1];
             let (p31, p32) = (co.p31[p], co.p32[p]);
@@ -1164,9 +1158,7 @@ fn kernel_body<C: Co, const A: bool>(
                 y2[i] = p21.at(i) * a + p11.at(i) * b;
                 y1[i] = a * p11.at(i) + psc0.at(i) * w[i];
             }
-            if input.consume {
-                w.fill(0.0); // contract in `models/mod.rs`
-            }
+            input.consume_lanes(s, np, [p], c0, m);
         }
         // Items 1, 4, 5, 6 (test): thresholds and the spike test, as masked selects.
         {

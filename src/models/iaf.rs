@@ -7,7 +7,7 @@
 
 #![allow(clippy::needless_range_loop)] // several parallel SoA arrays indexed by neuron
 
-use super::lanes::{plan_chunks, zero_lanes, Co, Per, Uni, LANES, STORE_PAD};
+use super::lanes::{plan_chunks, Co, Per, Uni, LANES, STORE_PAD};
 use super::params::{IafPscAlphaParams, IafPscDeltaParams, IafPscExpParams};
 use super::propagators::{alpha_p31_p32, exp_p21, refractory_steps};
 use super::{sort_spikes_from, BlockInput, ModelError};
@@ -426,13 +426,7 @@ fn alpha_steps<C: Co>(
             l.fire[i] = f as u64;
             any |= f as u64;
         }
-        if input.consume {
-            // while the lines are in L1 (contract in `models/mod.rs`)
-            for p in 0..2 {
-                let o = (s * 2 + p) * input.row + c0;
-                zero_lanes(&mut input.syn[o..o + m]);
-            }
-        }
+        input.consume_lanes(s, 2, 0..2, c0, m);
         if any != 0 {
             for i in 0..m {
                 if l.fire[i] != 0 {
@@ -559,9 +553,8 @@ impl IafPscExpGroup {
         let (theta, v_reset) = (&self.theta[c0..c1], &self.v_reset[c0..c1]);
         for s in 0..input.n_steps {
             let (ro, ri) = ((s * 2) * input.row, (s * 2 + 1) * input.row);
-            let (lo, hi) = input.syn.split_at_mut(ri);
-            let w_ex = &mut lo[ro + c0..ro + c1];
-            let w_in = &mut hi[c0..c1];
+            let w_ex = &input.syn[ro + c0..ro + c1];
+            let w_in = &input.syn[ri + c0..ri + c1];
             for i in 0..m {
                 act[i] = (r[i] == 0) as u64;
                 r[i] = r[i].saturating_sub(1);
@@ -576,11 +569,7 @@ impl IafPscExpGroup {
                 i_ex[i] = i_ex[i] * p11e[i] + w_ex[i];
                 i_in[i] = i_in[i] * p11i[i] + w_in[i];
             }
-            if input.consume {
-                // contract in `models/mod.rs`
-                w_ex.fill(0.0);
-                w_in.fill(0.0);
-            }
+            input.consume_lanes(s, 2, 0..2, c0, m);
             let mut any = 0u64;
             for i in 0..m {
                 let (vv, vr) = (v[i], v_reset[i]);
@@ -677,7 +666,7 @@ impl IafPscDeltaGroup {
         let n = self.n;
         let h = self.dt;
         for s in 0..input.n_steps {
-            let w = &mut input.syn[s * input.row..s * input.row + n];
+            let w = &input.syn[s * input.row..s * input.row + n];
             for i in 0..n {
                 if self.r[i] == 0 {
                     let mut y3 =
@@ -704,9 +693,7 @@ impl IafPscDeltaGroup {
                 }
                 self.y0[i] = current_at(input.current, s, n, i);
             }
-            if input.consume {
-                w.fill(0.0); // contract in `models/mod.rs`
-            }
+            input.consume_lanes(s, 1, [0], 0, n);
         }
     }
 }

@@ -258,6 +258,27 @@ pub struct BlockInput<'a> {
     pub current: Option<&'a [f64]>,
 }
 
+impl BlockInput<'_> {
+    /// With `consume`: zero neurons `c0..c0 + m` of `ports` in step `s`, which the step has
+    /// just read (so the lines are still in L1). Every model's zeroing goes through here.
+    #[inline(always)]
+    pub(crate) fn consume_lanes(
+        &mut self,
+        s: usize,
+        n_ports: usize,
+        ports: impl IntoIterator<Item = usize>,
+        c0: usize,
+        m: usize,
+    ) {
+        if self.consume {
+            for p in ports {
+                let o = (s * n_ports + p) * self.row + c0;
+                lanes::zero_lanes(&mut self.syn[o..o + m]);
+            }
+        }
+    }
+}
+
 /// All neurons of one model kind and one port count, SoA state; static dispatch per kind.
 /// (Variants differ in size; there are only a handful of groups, so boxing buys nothing.)
 #[allow(clippy::large_enum_variant)]
