@@ -2,11 +2,11 @@
 //! in blocks of 10 steps (inputs of a block stay cache-resident, as the engine's freshly written
 //! ring-buffer slices would), sparse synaptic input on every port plus a per-neuron current.
 //! Report: time / (10,000 × 1,000) = ns per neuron-step.
-//!
-//! Time is the benchmark thread's own CPU time (`/proc/thread-self/schedstat`, ns), not wall
-//! time: the development machine is shared, and wall time there measures the neighbours.
+//! Time: the benchmark thread's CPU time (`common`).
 
-use criterion::measurement::{Measurement, ValueFormatter};
+mod common;
+
+use common::CpuTime;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use glifnet::models::{BlockInput, ModelGroup, ModelParams};
 use serde_json::json;
@@ -33,63 +33,6 @@ fn inputs(n_ports: usize, w: f64, i0: f64) -> (Vec<f64>, Vec<f64>) {
         .map(|k| i0 * (0.8 + 0.4 * ((k % N) as f64 / N as f64)))
         .collect();
     (syn, cur)
-}
-
-/// CPU time of the calling thread in ns (Linux schedstat; falls back to 0 elsewhere).
-fn thread_cpu_ns() -> f64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| {
-            s.split_whitespace()
-                .next()
-                .and_then(|x| x.parse::<f64>().ok())
-        })
-        .unwrap_or(0.0)
-}
-
-struct CpuTime;
-
-struct NsFormatter;
-
-impl ValueFormatter for NsFormatter {
-    fn scale_values(&self, _typical: f64, _values: &mut [f64]) -> &'static str {
-        "ns"
-    }
-    fn scale_throughputs(&self, _typical: f64, t: &Throughput, values: &mut [f64]) -> &'static str {
-        // Report ns per element (per neuron-step) instead of elements per second.
-        if let Throughput::Elements(e) = t {
-            for v in values.iter_mut() {
-                *v /= *e as f64;
-            }
-        }
-        "ns/neuron-step"
-    }
-    fn scale_for_machines(&self, _values: &mut [f64]) -> &'static str {
-        "ns"
-    }
-}
-
-impl Measurement for CpuTime {
-    type Intermediate = f64;
-    type Value = f64;
-    fn start(&self) -> f64 {
-        thread_cpu_ns()
-    }
-    fn end(&self, i: f64) -> f64 {
-        thread_cpu_ns() - i
-    }
-    fn add(&self, a: &f64, b: &f64) -> f64 {
-        a + b
-    }
-    fn zero(&self) -> f64 {
-        0.0
-    }
-    fn to_f64(&self, v: &f64) -> f64 {
-        *v
-    }
-    fn formatter(&self) -> &dyn ValueFormatter {
-        &NsFormatter
-    }
 }
 
 fn bench_group(c: &mut Criterion<CpuTime>, name: &str, params: ModelParams, w: f64, i0: f64) {
@@ -156,7 +99,7 @@ fn kernels(c: &mut Criterion<CpuTime>) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default().with_measurement(CpuTime);
+    config = Criterion::default().with_measurement(CpuTime::per("ns/neuron-step"));
     targets = kernels
 }
 criterion_main!(benches);

@@ -7,7 +7,7 @@
 
 #![allow(clippy::needless_range_loop)] // several parallel SoA arrays indexed by neuron
 
-use super::lanes::{plan_chunks, Co, Per, Uni, LANES, STORE_PAD};
+use super::lanes::{plan_chunks, prefetch_at, Co, Per, Uni, LANES, STORE_PAD};
 use super::params::{IafPscAlphaParams, IafPscDeltaParams, IafPscExpParams};
 use super::propagators::{alpha_p31_p32, exp_p21, refractory_steps};
 use super::{sort_spikes_from, BlockInput, ModelError};
@@ -395,7 +395,14 @@ fn alpha_steps<C: Co>(
             }
         };
         let (w_ex, w_in) = (w(0), w(1));
+        let next = input.ahead(s + 1, 2, [0, 1], c0);
         let mut any = 0u64;
+        // the next step's input, one step ahead (see `ahead`)
+        for p in next {
+            for i0 in (0..mp).step_by(LANES) {
+                prefetch_at(p.wrapping_add(i0));
+            }
+        }
         for i in 0..mp {
             let rc = l.r[i];
             let a = rc == 0;

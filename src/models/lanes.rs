@@ -114,3 +114,17 @@ pub(crate) fn zero_lanes(buf: &mut [f64]) {
         *x = 0.0;
     }
 }
+
+/// Hint the line at `p` into L1 (no effect on any value; `p` may point anywhere, it is never
+/// dereferenced).
+#[inline(always)]
+pub(crate) fn prefetch_at<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: a prefetch never faults, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p as *const i8) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}

@@ -70,6 +70,8 @@ pub mod params;
 pub mod propagators;
 
 pub use error::ModelError;
+/// Cache hints, shared with the engine's scatter of spike arrivals.
+pub(crate) use lanes::prefetch_at;
 pub use params::{
     GlifCondParams, GlifPscParams, IafPscAlphaParams, IafPscDeltaParams, IafPscExpParams,
 };
@@ -259,6 +261,26 @@ pub struct BlockInput<'a> {
 }
 
 impl BlockInput<'_> {
+    /// Where the input of `ports` for step `s` starts at neuron `c0`, for the kernels to hint
+    /// into the cache one step ahead, a vector at a time (a pointer that is never read; past
+    /// the block it is step `s - 1`'s, already cached). A chunk's rows are short streams (1 KB
+    /// per port and step) that the hardware prefetcher does not catch, so once a block outgrows
+    /// L2 (N = 50: 9.6 MB) the first vectors of every row waited for memory.
+    #[inline(always)]
+    pub(crate) fn ahead<const NP: usize>(
+        &self,
+        s: usize,
+        n_ports: usize,
+        ports: [usize; NP],
+        c0: usize,
+    ) -> [*const f64; NP] {
+        let s = s.min(self.n_steps.max(1) - 1);
+        std::array::from_fn(|q| {
+            let o = (s * n_ports + ports[q]) * self.row + c0;
+            self.syn.as_ptr().wrapping_add(o)
+        })
+    }
+
     /// With `consume`: zero neurons `c0..c0 + m` of `ports` in step `s`, which the step has
     /// just read (so the lines are still in L1). Every model's zeroing goes through here.
     #[inline(always)]
