@@ -436,6 +436,7 @@ impl<G: Group> Engine<G> {
                 .max()
                 .unwrap_or(0);
             let queue = Queue::new(
+                &incoming,
                 pairs,
                 dw.into_iter(),
                 max_stride,

@@ -105,7 +105,11 @@ impl Incoming {
 /// One queued addition: where in the dense block, and which weight.
 trait Pair: Copy + Send {
     fn off(self, shift: u32) -> usize;
-    fn weight(self, shift: u32, weights: &[f64]) -> f64;
+    /// The weight, from the pair or (packed) the queue's table.
+    ///
+    /// # Safety
+    /// `weights` is the table of the queue that packed the pair: it holds every index packed.
+    unsafe fn weight(self, shift: u32, weights: &[f64]) -> f64;
 }
 
 /// Packed: offset in the low `shift` bits, weight-table index above.
@@ -115,8 +119,11 @@ impl Pair for u32 {
         (self & ((1u32 << shift) - 1)) as usize
     }
     #[inline(always)]
-    fn weight(self, shift: u32, weights: &[f64]) -> f64 {
-        weights[(self >> shift) as usize]
+    unsafe fn weight(self, shift: u32, weights: &[f64]) -> f64 {
+        let k = (self >> shift) as usize;
+        debug_assert!(k < weights.len());
+        // SAFETY: the caller passes the packing queue's table, which holds index `k`.
+        unsafe { *weights.get_unchecked(k) }
     }
 }
 
@@ -126,7 +133,7 @@ impl Pair for (u32, f64) {
         self.0 as usize
     }
     #[inline(always)]
-    fn weight(self, _shift: u32, _weights: &[f64]) -> f64 {
+    unsafe fn weight(self, _shift: u32, _weights: &[f64]) -> f64 {
         self.1
     }
 }
@@ -140,16 +147,22 @@ const DIRECT: u32 = u32::MAX;
 /// A bucket lists the *runs* that arrive (8 bytes per spike and run), not copies of their pairs:
 /// the pairs are read once, straight from the table, when the bucket is added in.
 struct Pending<P> {
+    /// Never changed after construction (the bound below relies on it).
     pairs: Vec<P>,
+    /// Per slot: 1 + the largest block offset of its pairs and direct additions. The scatter
+    /// checks it against the row length once per block instead of once per addition.
+    bound: Vec<usize>,
     buckets: Vec<Vec<Vec<Entry>>>,
     /// Direct additions (`[slot][bucket]`), in the order their entries were queued.
     direct: Vec<Vec<Vec<P>>>,
 }
 
 impl<P: Pair> Pending<P> {
-    fn new(pairs: Vec<P>, n_slots: usize, n_buckets: usize) -> Pending<P> {
+    fn new(pairs: Vec<P>, bound: Vec<usize>, n_buckets: usize) -> Pending<P> {
+        let n_slots = bound.len();
         Pending {
             pairs,
+            bound,
             buckets: vec![vec![Vec::new(); n_buckets]; n_slots],
             direct: vec![vec![Vec::new(); n_buckets]; n_slots],
         }
@@ -172,17 +185,16 @@ impl<P: Pair> Pending<P> {
         n
     }
 
-    fn push(&mut self, slot: usize, b: usize, p: P) {
+    fn push(&mut self, slot: usize, b: usize, p: P, shift: u32) {
+        self.bound[slot] = self.bound[slot].max(p.off(shift) + 1);
         let direct = &mut self.direct[slot][b];
         self.buckets[slot][b].push((DIRECT, direct.len() as u32));
         direct.push(p);
     }
 
-    /// Calls `f` on the pairs of bucket `b` of `slot` in arrival order, and `ahead` on the pair
-    /// [`PAIRS_AHEAD`] further on in the same run (to hint its entry into the cache); returns
-    /// the number of pairs.
+    /// Calls `f` on the pairs of bucket `b` of `slot` in arrival order; returns their number.
     #[inline(always)]
-    fn each(&self, slot: usize, b: usize, mut ahead: impl FnMut(P), mut f: impl FnMut(P)) -> usize {
+    fn each(&self, slot: usize, b: usize, mut f: impl FnMut(P)) -> usize {
         let mut n = 0;
         let direct = &self.direct[slot][b];
         let entries = &self.buckets[slot][b];
@@ -197,10 +209,7 @@ impl<P: Pair> Pending<P> {
                 n += 1;
             } else {
                 let pairs = &self.pairs[start as usize..end as usize];
-                for (k, &p) in pairs.iter().enumerate() {
-                    if let Some(&q) = pairs.get(k + PAIRS_AHEAD) {
-                        ahead(q);
-                    }
+                for &p in pairs {
                     f(p);
                 }
                 n += pairs.len();
@@ -218,6 +227,13 @@ impl<P: Pair> Pending<P> {
         weights: &[f64],
         block: &mut [f64],
     ) -> usize {
+        // one check per block for every addition's offset (each row below is `stride` long)
+        assert!(
+            self.bound[slot] <= steps.stride,
+            "queue: offsets up to {} in rows of {}",
+            self.bound[slot],
+            steps.stride
+        );
         let mut n = 0;
         for (s, row) in block
             .chunks_exact_mut(steps.stride)
@@ -225,10 +241,12 @@ impl<P: Pair> Pending<P> {
             .enumerate()
         {
             let b = ((steps.t0 + s as u64) & steps.mask) as usize;
-            let base = row.as_ptr();
-            let ahead = |p: P| prefetch_at(base.wrapping_add(p.off(shift)));
-            n += self.each(slot, b, ahead, |p| {
-                row[p.off(shift)] += p.weight(shift, weights)
+            n += self.each(slot, b, |p| {
+                let o = p.off(shift);
+                debug_assert!(o < row.len());
+                // SAFETY: `o < bound[slot] <= stride == row.len()` (asserted above), and
+                // `weights` is this queue's table (`Queue::scatter`).
+                unsafe { *row.get_unchecked_mut(o) += p.weight(shift, weights) }
             });
         }
         n
@@ -240,7 +258,7 @@ impl<P: Pair> Pending<P> {
             let b = ((steps.t0 + s as u64) & steps.mask) as usize;
             if let Some(block) = block.as_deref_mut() {
                 let row = &mut block[s * steps.stride..(s + 1) * steps.stride];
-                self.each(slot, b, |_| {}, |p| row[p.off(shift)] = 0.0);
+                self.each(slot, b, |p| row[p.off(shift)] = 0.0);
             }
             self.buckets[slot][b].clear();
             self.direct[slot][b].clear();
@@ -267,9 +285,6 @@ fn prefetch_lines<T>(v: &[T]) {
     }
 }
 
-/// Synapses ahead whose dense-block entry is fetched while a run is added in.
-const PAIRS_AHEAD: usize = 16;
-
 /// Steps `t0..t0 + n` of a dense block with rows of `stride` entries; bucket = step & mask.
 #[derive(Clone, Copy)]
 pub(super) struct Steps {
@@ -294,15 +309,22 @@ pub(super) struct Queue {
 }
 
 impl Queue {
-    /// `pairs` from [`Incoming::new`]; `extra` the weights of direct events (pushed later);
-    /// `max_stride` the largest dense-block row stride of the chunk's slots.
+    /// `inc` and `pairs` from [`Incoming::new`]; `extra` the weights of direct events (pushed
+    /// later); `max_stride` the largest dense-block row stride of the chunk's slots.
     pub(super) fn new(
+        inc: &Incoming,
         pairs: Vec<(u32, f64)>,
         extra: impl Iterator<Item = f64>,
         max_stride: usize,
         n_slots: usize,
         n_buckets: usize,
     ) -> Queue {
+        let mut bound = vec![0usize; n_slots];
+        for r in &inc.runs {
+            for &(o, _) in &pairs[r.start as usize..r.end as usize] {
+                bound[r.slot as usize] = bound[r.slot as usize].max(o as usize + 1);
+            }
+        }
         let shift = usize::BITS - max_stride.saturating_sub(1).leading_zeros();
         let mut weights = Vec::new();
         let mut index = WeightIndex::default();
@@ -319,14 +341,14 @@ impl Queue {
                 .map(|&(o, w)| (index[&w.to_bits()] << shift) | o)
                 .collect();
             Queue {
-                pairs: Pairs::Packed(Pending::new(packed, n_slots, n_buckets)),
+                pairs: Pairs::Packed(Pending::new(packed, bound, n_buckets)),
                 shift,
                 weights,
                 index,
             }
         } else {
             Queue {
-                pairs: Pairs::Wide(Pending::new(pairs, n_slots, n_buckets)),
+                pairs: Pairs::Wide(Pending::new(pairs, bound, n_buckets)),
                 shift: 0,
                 weights: Vec::new(),
                 index: WeightIndex::default(),
@@ -353,9 +375,10 @@ impl Queue {
         match &mut self.pairs {
             Pairs::Packed(p) => {
                 let k = self.index[&w.to_bits()];
-                p.push(slot, b, (k << self.shift) | off);
+                assert!(off < 1 << self.shift, "queue: offset {off} does not fit");
+                p.push(slot, b, (k << self.shift) | off, self.shift);
             }
-            Pairs::Wide(p) => p.push(slot, b, (off, w)),
+            Pairs::Wide(p) => p.push(slot, b, (off, w), 0),
         }
     }
 

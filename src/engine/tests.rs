@@ -275,7 +275,7 @@ fn packed_and_wide_queues_add_the_same_weights_in_the_same_order() {
     let spikes: Vec<(u64, u32)> = vec![(0, 0), (0, 2), (1, 1), (1, 2), (2, 0), (2, 1)];
     let run = |max_stride: usize| {
         let (inc, pairs) = Incoming::new(3, &edges);
-        let mut q = Queue::new(pairs, [7.5].into_iter(), max_stride, 2, 8);
+        let mut q = Queue::new(&inc, pairs, [7.5].into_iter(), max_stride, 2, 8);
         let n = q.deliver(&inc, &spikes, 7);
         q.push(1, 3, 5, 7.5);
         // one block of 8 steps per slot, rows of 40 (bucket b = step b)
