@@ -671,6 +671,7 @@ struct Store {
     asc: [[f64; ROW]; MAX_NA],
     y1: [[f64; ROW]; MAX_NP],
     y2: [[f64; ROW]; MAX_NP],
+    /// Spike test of the last step, per lane (the portable step only).
     fire: [u64; ROW],
     v_old: [f64; ROW],
 }
@@ -825,7 +826,7 @@ fn fused_body<
         while bits != 0 {
             let i = bits.trailing_zeros() as usize;
             bits &= bits - 1;
-            if i < m && l.fire[i] != 0 {
+            if i < m {
                 let j = c0 + i;
                 l.refr[i] = pn.refr_n[j];
                 for q in 0..NA {
@@ -847,8 +848,8 @@ fn fused_body<
 }
 
 /// Items 1–5 and the spike test of one step for lanes `0..mp`, as the compiler vectorises them;
-/// writes `fire` and returns the lanes that may have fired (bit `i`: lane `i`; all lanes if any
-/// did, as a per-lane mask would keep the compiler from vectorising the loop).
+/// returns the lanes that fired (bit `i`: lane `i`), gathered from `fire` after the loop (a
+/// per-lane mask inside it would keep the compiler from vectorising).
 #[inline(always)]
 fn lanes<C: Co, const A: bool, const T: bool, const NP: usize, const NA: usize>(
     k: &StepCo<C, NP, NA>,
@@ -913,11 +914,10 @@ fn lanes<C: Co, const A: bool, const T: bool, const NP: usize, const NA: usize>(
         l.fire[i] = f;
         any |= f;
     }
-    if any != 0 {
-        u128::MAX
-    } else {
-        0
+    if any == 0 {
+        return 0;
     }
+    (0..mp).fold(0u128, |mask, i| mask | u128::from(l.fire[i]) << i)
 }
 
 /// The lanes of the one-pass step written with AVX-512 intrinsics, 8 neurons per vector: the
@@ -959,7 +959,9 @@ mod x86 {
         mp: usize,
     ) -> u128 {
         let mp = mp.min(CHUNK);
-        let mut any = 0u128;
+        // byte k: the spike mask of lanes 8k..8k+8; read as one little-endian u128, bit i is
+        // lane i (a store per vector instead of a 128-bit shift and or)
+        let mut fired = [0u8; CHUNK / LANES];
         #[allow(clippy::needless_range_loop)] // ports index several arrays
         // SAFETY: AVX-512F is available (caller); every load and store goes through a
         // bounds-checked 8-element slice.
@@ -1051,12 +1053,10 @@ mod x86 {
                 let is0 = ld(&l.i_syn, i);
                 st(&mut l.i_syn, i, _mm512_mask_blend_pd(a, is0, is));
                 let f: __mmask8 = a & _mm512_cmp_pd_mask::<_CMP_GT_OQ>(un, threshold);
-                let fs = &mut l.fire[i..i + LANES];
-                _mm512_storeu_epi64(fs.as_mut_ptr() as *mut i64, _mm512_maskz_set1_epi64(f, 1));
-                any |= u128::from(f) << i;
+                fired[i / LANES] = f;
             }
         }
-        any
+        u128::from_le_bytes(fired)
     }
 }
 
