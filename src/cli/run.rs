@@ -291,6 +291,13 @@ fn run_on(args: Args, mut dist: Option<&mut Session>) -> anyhow::Result<()> {
     };
     let simulate = t_sim.elapsed();
     pb.finish_and_clear();
+    if engine.recuts() > 0 {
+        log.info(format!(
+            "Load balance: re-cut the chunks {} time(s) during the run, last to {}",
+            engine.recuts(),
+            engine.chunking
+        ));
+    }
     let simulated_ms = stamp_ms(stats.steps_done, dt);
     if stats.interrupted {
         log.warn(format!(

@@ -8,7 +8,9 @@
 //! single-process runs, each holding a piece of one or more model groups; see
 //! `model_group::build_engine` for how the cuts are chosen); a chunk owns its neurons' ring
 //! buffers and the incoming synapses of its neurons indexed by source, so delivery is lock-free
-//! and each chunk runs on its own rayon task.
+//! and each chunk runs on its own rayon task. When the chunks' measured times drift apart during
+//! a run, the engine is rebuilt with a new cut at an epoch boundary and takes over the old one's
+//! state ([`Engine::set_rebalancer`], [`Engine::take_over`]).
 //!
 //! ## Determinism and NEST's summation order
 //!
@@ -84,6 +86,11 @@ pub trait Group: Send {
         spikes: &mut Vec<(u32, u32)>,
     );
     fn sample(&self, var: &str, i: usize) -> Option<f64>;
+    /// Neuron `i`'s dynamic state, everything a step carries to the next ([`Engine::take_over`]
+    /// moves neurons between chunks with it).
+    fn save_state(&self, i: usize) -> Vec<f64>;
+    /// Restore a state saved by [`Group::save_state`] from a neuron of the same parameters.
+    fn load_state(&mut self, i: usize, state: &[f64]);
     /// Which ports can ever receive weight (bit `p` of `used[i]`); called once when the engine
     /// is built, so a group may skip the others. Must not change any result.
     fn use_ports(&mut self, _used: &[u64]) {}
@@ -190,8 +197,10 @@ struct Slot<G> {
 #[repr(align(128))]
 pub struct Chunk<G> {
     slots: Vec<Slot<G>>,
-    /// Time each slot's work (`Slot::busy_ns`); off in real runs.
+    /// Time each slot's work (`Slot::busy_ns`) and the chunk's delivery; off in real runs.
     timed: bool,
+    /// Wall time spent queueing arrivals while `timed`: shared by the chunk's neurons.
+    deliver_ns: u64,
     incoming: Incoming,
     queue: Queue,
     scratch: Vec<(u32, u32)>,
@@ -231,6 +240,38 @@ pub struct Engine<G: Group> {
     neuron_loc: Vec<(u32, u32, u32)>,
     /// How the neurons were split into chunks, for the run log (empty: not described).
     pub chunking: String,
+    /// Re-cuts the chunks while the run goes on, when their measured times drift apart.
+    balance: Option<Balance<G>>,
+}
+
+/// Builds the engine anew with another chunking, for [`Engine::set_rebalancer`].
+pub trait Rechunk<G: Group>: Send {
+    /// A fresh engine (step 0, same network and input) cut by `cost` (per neuron, global
+    /// index: its share of the measured time), or `None` when that cut is the current one.
+    fn rechunk(&mut self, cost: &[f64]) -> Option<Engine<G>>;
+}
+
+/// When [`Engine::run`] re-cuts its chunks (see [`Engine::set_rebalancer`]).
+#[derive(Debug, Clone, Copy)]
+pub struct BalancePolicy {
+    /// Summed chunk time between checks.
+    pub window_ns: u64,
+    /// The slowest chunk's excess over the mean in a window that triggers a re-cut.
+    pub excess: f64,
+    /// A re-cut must leave at least this many times the last one's cost of run ahead.
+    pub payback: f64,
+}
+
+/// Dynamic load balance: the rechunker and the measurements since the last check.
+struct Balance<G: Group> {
+    rechunk: Box<dyn Rechunk<G>>,
+    policy: BalancePolicy,
+    /// [`Engine::busy_times`] and the step at the last check.
+    since: Vec<u64>,
+    since_step: u64,
+    /// Wall time of the last re-cut: a re-cut is worth it only with far more run ahead.
+    last_cost_ns: u64,
+    recuts: usize,
 }
 
 impl<G: Group> Engine<G> {
@@ -475,6 +516,7 @@ impl<G: Group> Engine<G> {
             out_chunks.push(Chunk {
                 slots,
                 timed: false,
+                deliver_ns: 0,
                 incoming,
                 queue,
                 scratch: Vec::new(),
@@ -508,6 +550,7 @@ impl<G: Group> Engine<G> {
             stats: EngineStats::default(),
             neuron_loc,
             chunking: String::new(),
+            balance: None,
         })
     }
 
@@ -536,26 +579,22 @@ impl<G: Group> Engine<G> {
 
     /// Advance whole epochs (spikes discarded), at least 9 and until the groups have been timed for
     /// `budget_ns` in all or a tenth of the run is done; then each neuron's share of its group's
-    /// median time per epoch, per global index: what it costs to simulate, measured in place
+    /// median time per epoch plus its share of its chunk's delivery time, per global index: what it costs to simulate, measured in place
     /// (spikes, inputs, caches and the other threads included; the median ignores an epoch in which
     /// the thread was preempted). `None` if nothing was timed. For choosing a chunking.
     pub fn measure_neuron_costs(&mut self, budget_ns: u64) -> Option<Vec<f64>> {
-        let busy = |e: &Self| -> Vec<u64> {
-            let slots = e.chunks.iter().flat_map(|c| &c.slots);
-            slots.map(|s| s.busy_ns).collect()
-        };
         for ch in &mut self.chunks {
             ch.timed = true;
         }
         let mut per_epoch: Vec<Vec<u64>> = Vec::new();
-        let (mut before, mut total) = (busy(self), 0u64);
+        let (mut before, mut total) = (self.busy_times(), 0u64);
         let enough = |e: &Self, epochs: usize, total: u64| {
             e.step >= e.n_steps || (epochs >= 9 && (total >= budget_ns || e.step >= e.n_steps / 10))
         };
         while !enough(self, per_epoch.len(), total) {
             self.epoch(&mut NoProbes);
             self.spikes.clear();
-            let now = busy(self);
+            let now = self.busy_times();
             let delta: Vec<u64> = now.iter().zip(&before).map(|(a, b)| a - b).collect();
             total += delta.iter().sum::<u64>();
             per_epoch.push(delta);
@@ -567,16 +606,161 @@ impl<G: Group> Engine<G> {
         if total == 0 {
             return None;
         }
-        let mut cost = vec![0.0; self.n_neurons];
-        for (k, sl) in self.chunks.iter().flat_map(|c| &c.slots).enumerate() {
+        let median = |k: usize| {
             let mut t: Vec<u64> = per_epoch.iter().map(|d| d[k]).collect();
             t.sort_unstable();
-            let each = t[t.len() / 2] as f64 / sl.n.max(1) as f64;
-            for &g in &sl.gids {
-                cost[g as usize] = each;
+            t[t.len() / 2] as f64
+        };
+        let times: Vec<f64> = (0..before.len()).map(median).collect();
+        Some(self.neuron_costs(&times))
+    }
+
+    /// Timed ns so far: per slot (chunks in order), then per chunk's delivery.
+    fn busy_times(&self) -> Vec<u64> {
+        let slots = self.chunks.iter().flat_map(|c| &c.slots).map(|s| s.busy_ns);
+        slots
+            .chain(self.chunks.iter().map(|c| c.deliver_ns))
+            .collect()
+    }
+
+    /// Per neuron (global index): its share of its slot's time plus its share of its chunk's
+    /// delivery time (per spike and run, whatever neurons the runs reach, so spread evenly);
+    /// `times` laid out as [`Engine::busy_times`].
+    fn neuron_costs(&self, times: &[f64]) -> Vec<f64> {
+        let n_slots: usize = self.chunks.iter().map(|c| c.slots.len()).sum();
+        let mut cost = vec![0.0; self.n_neurons];
+        let mut k = 0;
+        for (c, ch) in self.chunks.iter().enumerate() {
+            let n: usize = ch.slots.iter().map(|s| s.n).sum();
+            let deliver = times[n_slots + c] / n.max(1) as f64;
+            for sl in &ch.slots {
+                let each = times[k] / sl.n.max(1) as f64 + deliver;
+                for &g in &sl.gids {
+                    cost[g as usize] = each;
+                }
+                k += 1;
             }
         }
-        Some(cost)
+        cost
+    }
+
+    /// Re-cut the chunks during [`Engine::run`] whenever, over a window of summed chunk time,
+    /// the slowest chunk took more than the policy's excess over the mean: activity drifts over
+    /// a run and the threads' speeds differ, so a cut chosen before the run goes out of
+    /// balance. Slots are timed from now on. Results do not change ([`Engine::take_over`]).
+    pub fn set_rebalancer(&mut self, rechunk: Box<dyn Rechunk<G>>, policy: BalancePolicy) {
+        for ch in &mut self.chunks {
+            ch.timed = true;
+        }
+        self.balance = Some(Balance {
+            rechunk,
+            policy,
+            since: self.busy_times(),
+            since_step: self.step,
+            last_cost_ns: 0,
+            recuts: 0,
+        });
+    }
+
+    /// How many times [`Engine::run`] has re-cut the chunks.
+    pub fn recuts(&self) -> usize {
+        self.balance.as_ref().map_or(0, |b| b.recuts)
+    }
+
+    /// At an epoch boundary: re-cut if the last window was out of balance and enough of the run
+    /// is left to pay for the rebuild (see [`Engine::set_rebalancer`]).
+    fn rebalance(&mut self) {
+        let Some(b) = self.balance.as_ref() else {
+            return;
+        };
+        let now = self.busy_times();
+        let d: Vec<f64> = now
+            .iter()
+            .zip(&b.since)
+            .map(|(a, c)| (a - c) as f64)
+            .collect();
+        let total: f64 = d.iter().sum();
+        if total < b.policy.window_ns as f64 || self.step >= self.n_steps {
+            return;
+        }
+        let n_slots: usize = self.chunks.iter().map(|c| c.slots.len()).sum();
+        let mut per_chunk = d[n_slots..].to_vec();
+        let mut k = 0;
+        for (c, ch) in self.chunks.iter().enumerate() {
+            per_chunk[c] += d[k..k + ch.slots.len()].iter().sum::<f64>();
+            k += ch.slots.len();
+        }
+        let mean = total / per_chunk.len() as f64;
+        let slowest = per_chunk.iter().fold(0.0f64, |a, &t| a.max(t));
+        // wall time left if the window's pace holds, against what the last re-cut cost
+        let window_steps = (self.step - b.since_step).max(1) as f64;
+        let left_ns = mean * (self.n_steps - self.step) as f64 / window_steps;
+        let worth = left_ns >= b.policy.payback * b.last_cost_ns as f64;
+        let mut b = self.balance.take().expect("checked above");
+        if slowest > mean * (1.0 + b.policy.excess) && worth {
+            let started = Instant::now();
+            let cost = self.neuron_costs(&d);
+            if let Some(mut fresh) = b.rechunk.rechunk(&cost) {
+                fresh.take_over(self);
+                *self = fresh;
+                for ch in &mut self.chunks {
+                    ch.timed = true;
+                }
+                b.recuts += 1;
+                b.last_cost_ns = started.elapsed().as_nanos() as u64;
+            }
+        }
+        b.since = self.busy_times();
+        b.since_step = self.step;
+        self.balance = Some(b);
+    }
+
+    /// Continue `old`'s run in this fresh engine of the same network and input (chunked
+    /// differently): its step, pending spikes, recorded spikes and counters, every neuron's
+    /// state ([`Group::save_state`]) and every queued arrival, re-queued in its bucket in the
+    /// same order (each ring-buffer entry belongs to one neuron, hence to one chunk of either
+    /// engine, so its additions keep NEST's order). Call at an epoch boundary.
+    pub fn take_over(&mut self, old: &mut Engine<G>) {
+        assert!(
+            self.step == 0
+                && self.n_neurons == old.n_neurons
+                && self.n_steps == old.n_steps
+                && self.d_min == old.d_min
+                && self.timing.mask == old.timing.mask,
+            "engine: take_over needs a fresh engine of the same network"
+        );
+        for gid in 0..self.n_neurons as u32 {
+            let (Some((c0, s0, i0)), Some((c1, s1, i1))) = (old.locate(gid), self.locate(gid))
+            else {
+                continue;
+            };
+            if c0 == u32::MAX || c1 == u32::MAX {
+                continue;
+            }
+            let state = old.chunks[c0 as usize].slots[s0 as usize]
+                .group
+                .save_state(i0 as usize);
+            self.chunks[c1 as usize].slots[s1 as usize]
+                .group
+                .load_state(i1 as usize, &state);
+        }
+        for ch in &old.chunks {
+            for (si, sl) in ch.slots.iter().enumerate() {
+                ch.queue.for_each_queued(si, |b, off, w| {
+                    let (port, i) = (off as usize / sl.row, off as usize % sl.row);
+                    let (c, s, k) = self.neuron_loc[sl.gids[i] as usize];
+                    let to = &mut self.chunks[c as usize];
+                    let off = port * to.slots[s as usize].row + k as usize;
+                    to.queue.push(s as usize, b, off as u32, w);
+                });
+            }
+        }
+        self.step = old.step;
+        self.vnext = old.vnext;
+        self.dnext = old.dnext;
+        self.pending = std::mem::take(&mut old.pending);
+        self.spikes = std::mem::take(&mut old.spikes);
+        self.stats = old.stats;
     }
 
     /// Run to the end, or until `stop` is set (checked at epoch boundaries). `progress` is called
@@ -594,6 +778,7 @@ impl<G: Group> Engine<G> {
             }
             self.epoch(sink);
             progress(self.step);
+            self.rebalance();
         }
         self.stats.steps_done = self.step;
         self.stats
@@ -627,6 +812,7 @@ impl<G: Group> Engine<G> {
             .par_iter_mut()
             .enumerate()
             .map(|(ci, ch)| {
+                let started = ch.timed.then(Instant::now);
                 let mut ev = 0u64;
                 for &(st, gid, port, w) in direct {
                     let (c, s, i) = neuron_loc[gid as usize];
@@ -637,6 +823,9 @@ impl<G: Group> Engine<G> {
                     }
                 }
                 ev += ch.deliver(pending, timing);
+                if let Some(t) = started {
+                    ch.deliver_ns += t.elapsed().as_nanos() as u64;
+                }
                 ch.advance(t0, n_steps, timing, probes);
                 ev
             })

@@ -1,9 +1,9 @@
 //! Adapter: `models::ModelGroup` as an engine [`Group`], and the engine built from a lowered
 //! [`Network`] (one chunk per thread, cut where the measured costs balance).
 
-use super::{Engine, EngineError, EngineInput, Group, Probe};
+use super::{BalancePolicy, Engine, EngineError, EngineInput, Group, Probe, Rechunk};
 use crate::models::{BlockInput, ModelGroup};
-use crate::network::Network;
+use crate::network::{KindGroup, Network};
 
 impl Group for ModelGroup {
     fn len(&self) -> usize {
@@ -37,6 +37,12 @@ impl Group for ModelGroup {
     fn sample(&self, var: &str, i: usize) -> Option<f64> {
         ModelGroup::sample(self, var, i)
     }
+    fn save_state(&self, i: usize) -> Vec<f64> {
+        ModelGroup::save_state(self, i)
+    }
+    fn load_state(&mut self, i: usize, state: &[f64]) {
+        ModelGroup::load_state(self, i, state)
+    }
     fn use_ports(&mut self, used: &[u64]) {
         ModelGroup::use_ports(self, used)
     }
@@ -61,6 +67,8 @@ const WARMUP_MAX_SYNAPSES: usize = 2_000_000;
 /// GLIF cell costs 1.3x an excitatory one), more than a table gets right, so with several
 /// threads the first cut (equal neuron counts) runs a few epochs as a trial engine on a copy of
 /// the input, timing each group piece, and the final engine is cut by those per-neuron costs.
+/// That cut reflects the first tens of milliseconds only, so the engine keeps timing its pieces
+/// and re-cuts itself during the run when they drift apart ([`REBALANCE`]).
 /// The chunking never changes the results.
 pub fn build_engine(
     net: &Network,
@@ -81,7 +89,7 @@ pub fn build_engine(
     let mut how = "equal neuron counts".to_string();
     if threads > 1 && input.synapses.target.len() <= WARMUP_MAX_SYNAPSES {
         let started = std::time::Instant::now();
-        let first = chunks(net, &cuts(&cost, threads, &starts))?;
+        let first = chunks(&net.kinds, net.dt, &cuts(&cost, threads, &starts))?;
         let mut trial = Engine::new(first, input.clone(), vec![])?;
         if let Some(by_gid) = trial.measure_neuron_costs(WARMUP_NS) {
             let kind_order = net.kinds.iter().flat_map(|kg| kg.gids.iter());
@@ -94,12 +102,32 @@ pub fn build_engine(
         }
     }
     let cut = cuts(&cost, threads, &starts);
-    let mut engine = Engine::new(chunks(net, &cut)?, input, probes)?;
+    let balance = threads > 1 && input.synapses.target.len() <= WARMUP_MAX_SYNAPSES;
+    let kept = balance.then(|| (input.clone(), probes.clone()));
+    let mut engine = Engine::new(chunks(&net.kinds, net.dt, &cut)?, input, probes)?;
+    engine.chunking = describe(&cut, &how);
+    if let Some((input, probes)) = kept {
+        let rebalancer = Rebalancer {
+            kinds: net.kinds.clone(),
+            dt: net.dt,
+            starts,
+            threads,
+            input,
+            probes,
+            cut,
+        };
+        engine.set_rebalancer(Box::new(rebalancer), REBALANCE);
+    }
+    Ok(engine)
+}
+
+/// "N chunks of a + b neurons, cut by `how`".
+fn describe(cut: &[usize], how: &str) -> String {
     let sizes: Vec<String> = (cut.windows(2).map(|w| w[1] - w[0]))
         .filter(|&n| n > 0)
         .map(|n| n.to_string())
         .collect();
-    engine.chunking = if sizes.len() == 1 {
+    if sizes.len() == 1 {
         format!("1 chunk of {} neurons", sizes[0])
     } else {
         format!(
@@ -107,8 +135,45 @@ pub fn build_engine(
             sizes.len(),
             sizes.join(" + ")
         )
-    };
-    Ok(engine)
+    }
+}
+
+/// When a run re-cuts: checks after 200 ms of summed chunk time (100 ms of wall time at 2
+/// threads), re-cuts when the slowest chunk took 6% more than the mean, and only with 20 times
+/// the last re-cut's cost of run ahead. On point_450glifs the cut of the trial left one chunk
+/// 15–38% slower over 3 s of simulated time (activity shifts between the cell types during the
+/// run), while two runs of the same cut differ by ±4% from the VM alone.
+const REBALANCE: BalancePolicy = BalancePolicy {
+    window_ns: 200_000_000,
+    excess: 0.06,
+    payback: 20.0,
+};
+
+/// The [`Rechunk`] of [`build_engine`]: cuts as the first time, by the measured costs.
+struct Rebalancer {
+    kinds: Vec<KindGroup>,
+    dt: f64,
+    starts: Vec<usize>,
+    threads: usize,
+    input: EngineInput,
+    probes: Vec<Probe>,
+    cut: Vec<usize>,
+}
+
+impl Rechunk<ModelGroup> for Rebalancer {
+    fn rechunk(&mut self, by_gid: &[f64]) -> Option<Engine<ModelGroup>> {
+        let kind_order = self.kinds.iter().flat_map(|kg| kg.gids.iter());
+        let cost: Vec<f64> = kind_order.map(|&g| by_gid[g as usize]).collect();
+        let cut = cuts(&cost, self.threads, &self.starts);
+        if cut == self.cut {
+            return None;
+        }
+        let chunks = chunks(&self.kinds, self.dt, &cut).ok()?;
+        let mut engine = Engine::new(chunks, self.input.clone(), self.probes.clone()).ok()?;
+        engine.chunking = describe(&cut, "costs timed during the run");
+        self.cut = cut;
+        Some(engine)
+    }
 }
 
 /// Work the trial engine of [`build_engine`] times, summed over its groups (at most a tenth of
@@ -150,17 +215,17 @@ type ChunkSpec = Vec<(ModelGroup, Vec<u32>)>;
 
 /// The chunks for `cuts`: part `k` holds neurons `cuts[k]..cuts[k+1]` in kind order, one
 /// group per kind group it spans. Empty parts are dropped.
-fn chunks(net: &Network, cuts: &[usize]) -> Result<Vec<ChunkSpec>, EngineError> {
+fn chunks(kinds: &[KindGroup], dt: f64, cuts: &[usize]) -> Result<Vec<ChunkSpec>, EngineError> {
     let mut out = Vec::new();
     for w in cuts.windows(2) {
         let mut chunk = Vec::new();
         let mut start = 0;
-        for kg in &net.kinds {
+        for kg in kinds {
             let len = kg.gids.len();
             let a = w[0].clamp(start, start + len) - start;
             let b = w[1].clamp(start, start + len) - start;
             if a < b {
-                let group = ModelGroup::new(&kg.sets, &kg.set_of[a..b], net.dt)
+                let group = ModelGroup::new(&kg.sets, &kg.set_of[a..b], dt)
                     .map_err(|e| EngineError::Invalid(format!("{} group: {e}", kg.kind)))?;
                 chunk.push((group, kg.gids[a..b].to_vec()));
             }

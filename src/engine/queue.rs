@@ -391,6 +391,29 @@ impl Queue {
         }
     }
 
+    /// Calls `f(bucket, offset, weight)` on every queued addition of `slot`, bucket by bucket,
+    /// each bucket in arrival order (to move them to another queue).
+    pub(super) fn for_each_queued(&self, slot: usize, mut f: impl FnMut(usize, u32, f64)) {
+        fn all<P: Pair>(
+            p: &Pending<P>,
+            slot: usize,
+            sh: u32,
+            w: &[f64],
+            f: &mut impl FnMut(usize, u32, f64),
+        ) {
+            for b in 0..p.buckets[slot].len() {
+                // SAFETY: `w` is the table of the queue that packed these pairs.
+                p.each(slot, b, |q| {
+                    f(b, q.off(sh) as u32, unsafe { q.weight(sh, w) })
+                });
+            }
+        }
+        match &self.pairs {
+            Pairs::Packed(p) => all(p, slot, self.shift, &self.weights, &mut f),
+            Pairs::Wide(p) => all(p, slot, 0, &[], &mut f),
+        }
+    }
+
     /// Empty the buckets of `steps` of `slot`, first zeroing the entries of `block` they
     /// touched (`None`: the group has zeroed the block itself).
     pub(super) fn clear(&mut self, slot: usize, steps: Steps, block: Option<&mut [f64]>) {

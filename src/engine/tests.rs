@@ -64,6 +64,12 @@ impl Group for Toy {
     fn sample(&self, var: &str, i: usize) -> Option<f64> {
         (var == "V_m").then(|| self.v[i])
     }
+    fn save_state(&self, i: usize) -> Vec<f64> {
+        vec![self.v[i]]
+    }
+    fn load_state(&mut self, i: usize, state: &[f64]) {
+        self.v[i] = state[0];
+    }
 }
 
 struct Rows(Vec<(usize, u64, Vec<f64>)>);
@@ -325,4 +331,183 @@ fn packed_and_wide_queues_add_the_same_weights_in_the_same_order() {
     assert_eq!(a, want, "sums differ from the canonical order");
     // the weights make the order matter: summing each slot in reverse would differ somewhere
     assert!(a.iter().any(|&x| x != 0 && f64::from_bits(x).abs() < 1e15));
+}
+
+/// One group of every model kind: GLIF psc with the one-pass step (GLIF5, 2 ASCs, 3 ports)
+/// and the multi-pass step (1 ASC), GLIF cond, and the three iaf models.
+fn zoo() -> Vec<(crate::models::ModelParams, usize)> {
+    use crate::models::ModelParams;
+    use serde_json::json;
+    let p = |model: &str, j: serde_json::Value| ModelParams::from_nest_json(model, &j).unwrap();
+    let glif5 = json!({"tau_syn": [2.0, 5.0, 8.0], "spike_dependent_threshold": true,
+                       "after_spike_currents": true, "adapting_threshold": true});
+    let one_asc = json!({"tau_syn": [2.0, 5.0], "after_spike_currents": true,
+                         "asc_init": [0.0], "asc_decay": [0.05], "asc_amps": [-20.0], "asc_r": [1.0]});
+    let cond = json!({"tau_syn": [0.5, 2.0], "E_rev": [0.0, -85.0], "after_spike_currents": true});
+    vec![
+        (p("glif_psc", glif5), 13),
+        (p("glif_psc", one_asc), 9),
+        (p("glif_cond", cond), 7),
+        (p("iaf_psc_alpha", json!({})), 11),
+        (p("iaf_psc_exp", json!({})), 8),
+        (p("iaf_psc_delta", json!({"refractory_input": true})), 6),
+    ]
+}
+
+/// The zoo's neurons in two chunks: the first `f` of every kind group in one, the rest in the
+/// other (global ids in kind order).
+fn zoo_chunks(f: f64) -> Vec<Vec<(crate::models::ModelGroup, Vec<u32>)>> {
+    use crate::models::ModelGroup;
+    let mut parts = vec![Vec::new(), Vec::new()];
+    let mut start = 0u32;
+    for (params, n) in zoo() {
+        let a = ((n as f64) * f).round() as usize;
+        for (part, r) in parts.iter_mut().zip([0..a, a..n]) {
+            if !r.is_empty() {
+                let g = ModelGroup::new(std::slice::from_ref(&params), &vec![0; r.len()], 0.1);
+                let ids = r.map(|i| start + i as u32).collect();
+                part.push((g.unwrap(), ids));
+            }
+        }
+        start += n as u32;
+    }
+    parts
+}
+
+/// A recurrent network over the zoo: clamps (stepping at 120 ms) that make every kind fire,
+/// random synapses on every port of each kind with weights of its units, a virtual source and
+/// direct events.
+fn zoo_input(n_steps: u64) -> EngineInput {
+    let kinds = zoo();
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut rnd = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    // per neuron: (ports, weight scale)
+    let mut of = Vec::new();
+    for (params, n) in &kinds {
+        let scale = match params.kind() {
+            crate::models::ModelKind::GlifCond => 0.5,
+            crate::models::ModelKind::IafPscDelta => 0.8,
+            _ => 40.0,
+        };
+        of.extend(std::iter::repeat_n((params.n_ports(), scale), *n));
+    }
+    let n = of.len();
+    let mut edges = Vec::new();
+    for s in 0..=n {
+        for (t, &(np, scale)) in of.iter().enumerate() {
+            if s != t && rnd() % 4 == 0 {
+                let port = (rnd() % np as u64) as u16;
+                let w = ((rnd() % 1000) as f64 / 1000.0 - 0.3) * scale;
+                edges.push((s as u32, t as u32, port, 3 + (rnd() % 5) as u32, w));
+            }
+        }
+    }
+    let currents = (0..n as u32)
+        .map(|i| (i, vec![(5, 300.0 + 9.0 * f64::from(i % 23)), (1200, 420.0)]))
+        .collect();
+    let direct = (0..n_steps / 11)
+        .map(|k| {
+            (
+                k * 11 + 2,
+                (k % n as u64) as u32,
+                0,
+                of[(k % n as u64) as usize].1,
+            )
+        })
+        .collect();
+    EngineInput {
+        n_neurons: n,
+        n_virtual: 1,
+        synapses: Synapses::from_edges(n + 1, &edges),
+        virtual_spikes: (0..n_steps).step_by(13).map(|s| (s, 0)).collect(),
+        currents,
+        direct,
+        n_steps,
+    }
+}
+
+/// Test rechunker: every `every`-th check it swaps the cut between 30% and 70%.
+struct Flip {
+    input: EngineInput,
+    probes: Vec<Probe>,
+    calls: usize,
+    every: usize,
+}
+
+impl Rechunk<crate::models::ModelGroup> for Flip {
+    fn rechunk(&mut self, _cost: &[f64]) -> Option<Engine<crate::models::ModelGroup>> {
+        self.calls += 1;
+        if !self.calls.is_multiple_of(self.every) {
+            return None;
+        }
+        let f = if self.calls / self.every % 2 == 1 {
+            0.7
+        } else {
+            0.3
+        };
+        Some(Engine::new(zoo_chunks(f), self.input.clone(), self.probes.clone()).unwrap())
+    }
+}
+
+#[test]
+fn recutting_during_a_run_changes_no_spike_and_no_sample() {
+    let input = zoo_input(3000);
+    let n = input.n_neurons as u32;
+    let probes = vec![Probe {
+        var: "V_m".into(),
+        neurons: (0..n).step_by(3).collect(),
+        interval: 7,
+        start: 0,
+        stop: 3000,
+    }];
+    let run = |recut: bool| {
+        let mut e = Engine::new(zoo_chunks(0.5), input.clone(), probes.clone()).unwrap();
+        if recut {
+            let flip = Flip {
+                input: input.clone(),
+                probes: probes.clone(),
+                calls: 0,
+                every: 17,
+            };
+            // check every epoch, whatever the balance and the cost
+            let always = BalancePolicy {
+                window_ns: 0,
+                excess: -1.0,
+                payback: 0.0,
+            };
+            e.set_rebalancer(Box::new(flip), always);
+        }
+        let mut rows = Rows(Vec::new());
+        let stats = e.run(None, &mut rows, &mut |_| {});
+        (e.spikes.clone(), rows.0, stats.events_delivered, e.recuts())
+    };
+    let (spikes, rows, events, _) = run(false);
+    let (spikes2, rows2, events2, recuts) = run(true);
+    assert_eq!(recuts, 58, "re-cuts (every 17th of 999 epoch boundaries)");
+    // every kind fired
+    let mut start = 0;
+    for (params, k) in zoo() {
+        let fired = spikes
+            .iter()
+            .filter(|s| (start..start + k as u32).contains(&s.1));
+        assert!(fired.count() > 10, "{:?} silent", params.kind());
+        start += k as u32;
+    }
+    assert_eq!(spikes.len(), spikes2.len());
+    assert!(spikes == spikes2, "spikes differ after re-cuts");
+    assert_eq!(events, events2);
+    assert_eq!(rows.len(), rows2.len());
+    for (a, b) in rows.iter().zip(&rows2) {
+        assert_eq!((a.0, a.1), (b.0, b.1));
+        let same =
+            a.2.iter()
+                .zip(&b.2)
+                .all(|(x, y)| x.to_bits() == y.to_bits());
+        assert!(same, "samples differ at step {}", a.1);
+    }
 }

@@ -370,6 +370,44 @@ impl GlifCondGroup {
         self.dt
     }
 
+    /// Neuron `i`'s dynamic state (see `ModelGroup::save_state`): the ODE state, the solver's
+    /// step size, θ_s, θ_v, the recorded ASC sum, the current of the last step, the refractory
+    /// count, the ASCs.
+    pub fn save_state(&self, i: usize) -> Vec<f64> {
+        let d = self.dim;
+        let mut v = self.y[i * d..(i + 1) * d].to_vec();
+        v.extend([
+            self.h_int[i],
+            self.th_s[i],
+            self.th_v[i],
+            self.asc_sum[i],
+            self.i_ext[i],
+        ]);
+        v.push(f64::from(self.refr[i]));
+        v.extend(&self.asc[i]);
+        v
+    }
+
+    /// Restore what [`Self::save_state`] saved (for a neuron of the same parameters).
+    pub fn load_state(&mut self, i: usize, v: &[f64]) {
+        let d = self.dim;
+        assert_eq!(
+            v.len(),
+            d + 6 + self.asc[i].len(),
+            "glif_cond state of neuron {i}"
+        );
+        self.y[i * d..(i + 1) * d].copy_from_slice(&v[..d]);
+        [
+            self.h_int[i],
+            self.th_s[i],
+            self.th_v[i],
+            self.asc_sum[i],
+            self.i_ext[i],
+        ] = [v[d], v[d + 1], v[d + 2], v[d + 3], v[d + 4]];
+        self.refr[i] = v[d + 5] as u32;
+        self.asc[i].copy_from_slice(&v[d + 6..]);
+    }
+
     pub fn sample(&self, var: &str, i: usize) -> Option<f64> {
         let c = &self.consts[self.set_of[i] as usize];
         if let Some(k) = var.strip_prefix("g_").and_then(|s| s.parse::<usize>().ok()) {

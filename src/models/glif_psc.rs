@@ -421,6 +421,98 @@ impl GlifPscGroup {
         self.dt
     }
 
+    /// Neuron `i`'s dynamic state (see `ModelGroup::save_state`): V, θ_s, θ_v, the current of
+    /// the last step, the recorded sums, the refractory count, the ASCs, then y1 and y2 of
+    /// every port (0 for ports the neuron's chunk does not integrate: they stay exactly 0).
+    pub fn save_state(&self, i: usize) -> Vec<f64> {
+        let (n, np, na) = (self.n, self.n_ports, self.n_asc);
+        let mut v = Vec::with_capacity(7 + na + 2 * np);
+        if self.stores.is_empty() {
+            let st = &self.st;
+            v.extend([
+                st.u[i],
+                st.th_s[i],
+                st.th_v[i],
+                st.i_ext[i],
+                st.asc_sum[i],
+                st.i_syn[i],
+            ]);
+            v.push(st.refr[i] as f64);
+            v.extend((0..na).map(|q| st.asc[q * n + i]));
+            v.extend((0..np).flat_map(|p| [st.y1[p * n + i], st.y2[p * n + i]]));
+        } else {
+            let ci = self.chunks.partition_point(|c| c.1 <= i);
+            let (l, k) = (&self.stores[ci], i - self.chunks[ci].0);
+            v.extend([
+                l.u[k],
+                l.th_s[k],
+                l.th_v[k],
+                l.ie[k],
+                l.asc_sum[k],
+                l.i_syn[k],
+            ]);
+            v.push(l.refr[k] as f64);
+            v.extend((0..na).map(|q| l.asc[q][k]));
+            for p in 0..np {
+                v.extend(match self.ports[ci].iter().position(|&q| q == p) {
+                    Some(r) => [l.y1[r][k], l.y2[r][k]],
+                    None => [0.0, 0.0],
+                });
+            }
+        }
+        v
+    }
+
+    /// Restore what [`Self::save_state`] saved (for a neuron of the same parameters).
+    pub fn load_state(&mut self, i: usize, v: &[f64]) {
+        let (n, np, na) = (self.n, self.n_ports, self.n_asc);
+        assert_eq!(v.len(), 7 + na + 2 * np, "glif_psc state of neuron {i}");
+        let y = |p: usize| (v[7 + na + 2 * p], v[8 + na + 2 * p]);
+        if self.stores.is_empty() {
+            let st = &mut self.st;
+            [
+                st.u[i],
+                st.th_s[i],
+                st.th_v[i],
+                st.i_ext[i],
+                st.asc_sum[i],
+                st.i_syn[i],
+            ] = [v[0], v[1], v[2], v[3], v[4], v[5]];
+            st.refr[i] = v[6] as u64;
+            for q in 0..na {
+                st.asc[q * n + i] = v[7 + q];
+            }
+            for p in 0..np {
+                (st.y1[p * n + i], st.y2[p * n + i]) = y(p);
+            }
+        } else {
+            let ci = self.chunks.partition_point(|c| c.1 <= i);
+            let k = i - self.chunks[ci].0;
+            let l = &mut self.stores[ci];
+            [
+                l.u[k],
+                l.th_s[k],
+                l.th_v[k],
+                l.ie[k],
+                l.asc_sum[k],
+                l.i_syn[k],
+            ] = [v[0], v[1], v[2], v[3], v[4], v[5]];
+            l.refr[k] = v[6] as u64;
+            for q in 0..na {
+                l.asc[q][k] = v[7 + q];
+            }
+            for p in 0..np {
+                match self.ports[ci].iter().position(|&q| q == p) {
+                    Some(r) => (l.y1[r][k], l.y2[r][k]) = y(p),
+                    None => assert!(
+                        y(p) == (0.0, 0.0),
+                        "glif_psc neuron {i}: port {p} has state but is not integrated"
+                    ),
+                }
+            }
+        }
+    }
+
     /// Recordables as NEST reports them (V_m and threshold absolute, glif.md §3.1).
     pub fn sample(&self, var: &str, i: usize) -> Option<f64> {
         let pn = &self.pn;

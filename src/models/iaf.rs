@@ -235,6 +235,33 @@ impl IafPscAlphaGroup {
         self.dt
     }
 
+    /// Neuron `i`'s dynamic state (see `ModelGroup::save_state`): V, the current of the last
+    /// step, the alpha states, the refractory count.
+    pub fn save_state(&self, i: usize) -> Vec<f64> {
+        let ci = self.chunks.partition_point(|c| c.1 <= i);
+        let (l, k) = (&self.stores[ci], i - self.chunks[ci].0);
+        vec![
+            l.y3[k],
+            l.y0[k],
+            l.di_ex[k],
+            l.i_ex[k],
+            l.di_in[k],
+            l.i_in[k],
+            l.r[k] as f64,
+        ]
+    }
+
+    /// Restore what [`Self::save_state`] saved (for a neuron of the same parameters).
+    pub fn load_state(&mut self, i: usize, v: &[f64]) {
+        assert_eq!(v.len(), 7, "iaf_psc_alpha state of neuron {i}");
+        let ci = self.chunks.partition_point(|c| c.1 <= i);
+        let (l, k) = (&mut self.stores[ci], i - self.chunks[ci].0);
+        [
+            l.y3[k], l.y0[k], l.di_ex[k], l.i_ex[k], l.di_in[k], l.i_in[k],
+        ] = [v[0], v[1], v[2], v[3], v[4], v[5]];
+        l.r[k] = v[6] as u64;
+    }
+
     pub fn sample(&self, var: &str, i: usize) -> Option<f64> {
         let ci = self.chunks.partition_point(|c| c.1 <= i);
         let (l, k) = (self.stores.get(ci)?, i - self.chunks[ci].0);
@@ -518,6 +545,19 @@ impl IafPscExpGroup {
         self.dt
     }
 
+    /// Neuron `i`'s dynamic state (see `ModelGroup::save_state`).
+    pub fn save_state(&self, i: usize) -> Vec<f64> {
+        let (v, i0) = (self.v[i], self.i_0[i]);
+        vec![v, i0, self.i_ex[i], self.i_in[i], f64::from(self.r[i])]
+    }
+
+    /// Restore what [`Self::save_state`] saved (for a neuron of the same parameters).
+    pub fn load_state(&mut self, i: usize, v: &[f64]) {
+        assert_eq!(v.len(), 5, "iaf_psc_exp state of neuron {i}");
+        [self.v[i], self.i_0[i], self.i_ex[i], self.i_in[i]] = [v[0], v[1], v[2], v[3]];
+        self.r[i] = v[4] as u32;
+    }
+
     pub fn sample(&self, var: &str, i: usize) -> Option<f64> {
         Some(match var {
             "V_m" => self.v[i] + self.e_l[i],
@@ -660,6 +700,24 @@ impl IafPscDeltaGroup {
     }
     pub fn dt(&self) -> f64 {
         self.dt
+    }
+
+    /// Neuron `i`'s dynamic state (see `ModelGroup::save_state`), with the input that arrived
+    /// while refractory.
+    pub fn save_state(&self, i: usize) -> Vec<f64> {
+        vec![
+            self.y3[i],
+            self.y0[i],
+            self.refr_buf[i],
+            f64::from(self.r[i]),
+        ]
+    }
+
+    /// Restore what [`Self::save_state`] saved (for a neuron of the same parameters).
+    pub fn load_state(&mut self, i: usize, v: &[f64]) {
+        assert_eq!(v.len(), 4, "iaf_psc_delta state of neuron {i}");
+        [self.y3[i], self.y0[i], self.refr_buf[i]] = [v[0], v[1], v[2]];
+        self.r[i] = v[3] as u32;
     }
 
     pub fn sample(&self, var: &str, i: usize) -> Option<f64> {

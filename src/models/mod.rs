@@ -448,6 +448,18 @@ impl ModelGroup {
         dispatch!(self, g => g.advance(input, spikes))
     }
 
+    /// Neuron `i`'s dynamic state: everything a step carries to the next, as f64s (counters
+    /// are small integers, exact in f64). With [`Self::load_state`] it moves neurons between
+    /// groups of the same parameters without changing any bit of what follows.
+    pub fn save_state(&self, i: usize) -> Vec<f64> {
+        dispatch!(self, g => g.save_state(i))
+    }
+
+    /// Restore a state saved by [`Self::save_state`] from a neuron of the same parameters.
+    pub fn load_state(&mut self, i: usize, state: &[f64]) {
+        dispatch!(self, g => g.load_state(i, state))
+    }
+
     /// Current value of a recordable (NEST name, see [`ModelKind::recordables`]) of neuron `i`,
     /// as NEST's multimeter would report it after the last step; `None` if unknown.
     pub fn sample(&self, var: &str, i: usize) -> Option<f64> {

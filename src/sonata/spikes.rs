@@ -16,40 +16,12 @@ use super::h5;
 /// Errors of spike-file reading and writing; each names the file, the object and the value.
 #[derive(Debug, thiserror::Error)]
 pub enum SpikeError {
+    /// What the file holds (missing objects, datatypes, values, CSV lines): the circuit
+    /// readers' errors, which name the spike file.
+    #[error(transparent)]
+    Content(SonataError),
     #[error("cannot open spike file {}: {message}", file.display())]
     Open { file: PathBuf, message: String },
-    #[error("{}: missing {what} {object}", file.display())]
-    Missing {
-        file: PathBuf,
-        what: &'static str,
-        object: String,
-    },
-    #[error("{}: {object}: datatype {found} not allowed (expected {expected})", file.display())]
-    Dtype {
-        file: PathBuf,
-        object: String,
-        found: String,
-        expected: &'static str,
-    },
-    #[error("{}: {field} = {value}: {reason}", file.display())]
-    Invalid {
-        file: PathBuf,
-        field: String,
-        value: String,
-        reason: String,
-    },
-    #[error("{}: {object}: {message}", file.display())]
-    H5 {
-        file: PathBuf,
-        object: String,
-        message: String,
-    },
-    #[error("{}: line {line}: {message}", file.display())]
-    Csv {
-        file: PathBuf,
-        line: usize,
-        message: String,
-    },
     #[error("cannot write spike file {}: {message}", file.display())]
     Write { file: PathBuf, message: String },
 }
@@ -58,53 +30,7 @@ impl From<SonataError> for SpikeError {
     fn from(e: SonataError) -> Self {
         match e {
             SonataError::Open { file, message } => SpikeError::Open { file, message },
-            SonataError::Missing { file, what, object } => {
-                SpikeError::Missing { file, what, object }
-            }
-            SonataError::Dtype {
-                file,
-                object,
-                found,
-                expected,
-            } => SpikeError::Dtype {
-                file,
-                object,
-                found,
-                expected,
-            },
-            SonataError::Invalid {
-                file,
-                field,
-                value,
-                reason,
-            } => SpikeError::Invalid {
-                file,
-                field,
-                value,
-                reason,
-            },
-            SonataError::H5 {
-                file,
-                object,
-                message,
-            } => SpikeError::H5 {
-                file,
-                object,
-                message,
-            },
-            SonataError::Csv {
-                file,
-                line,
-                message,
-            } => SpikeError::Csv {
-                file,
-                line,
-                message,
-            },
-            other => SpikeError::Open {
-                file: PathBuf::new(),
-                message: other.to_string(),
-            },
+            other => SpikeError::Content(other),
         }
     }
 }
@@ -267,12 +193,12 @@ fn units_factor(file: &Path, object: &str, units: Option<String>) -> Result<f64,
     match units.as_deref().map(str::trim) {
         None | Some("ms") | Some("") | Some("millisecond") | Some("milliseconds") => Ok(1.0),
         Some("s") | Some("sec") | Some("second") | Some("seconds") => Ok(1000.0),
-        Some(other) => Err(SpikeError::Invalid {
+        Some(other) => Err(SpikeError::from(SonataError::Invalid {
             file: file.to_path_buf(),
             field: format!("{object}@units"),
             value: other.to_string(),
             reason: "expected ms or s".into(),
-        }),
+        })),
     }
 }
 
@@ -292,20 +218,20 @@ fn read_pair(
         timestamps_ms.iter_mut().for_each(|t| *t *= factor);
     }
     if node_ids.len() != timestamps_ms.len() {
-        return Err(SpikeError::Invalid {
+        return Err(SpikeError::from(SonataError::Invalid {
             file: file.to_path_buf(),
             field: ts_path,
             value: format!("length {}", timestamps_ms.len()),
             reason: format!("{}/{ids_name} has {} rows", g.name(), node_ids.len()),
-        });
+        }));
     }
     if let Some(i) = timestamps_ms.iter().position(|t| !t.is_finite()) {
-        return Err(SpikeError::Invalid {
+        return Err(SpikeError::from(SonataError::Invalid {
             file: file.to_path_buf(),
             field: format!("{ts_path}[{i}]"),
             value: timestamps_ms[i].to_string(),
             reason: "spike times must be finite".into(),
-        });
+        }));
     }
     let sorting = match h5::attr_string(file, g, "sorting")? {
         Some(s) => Some(s),
@@ -363,10 +289,12 @@ pub fn read_spikes_csv(path: &Path) -> Result<SpikeTrains, SpikeError> {
         file: path.to_path_buf(),
         message: e.to_string(),
     })?;
-    let csv_err = |line: usize, message: String| SpikeError::Csv {
-        file: path.to_path_buf(),
-        line,
-        message,
+    let csv_err = |line: usize, message: String| {
+        SpikeError::from(SonataError::Csv {
+            file: path.to_path_buf(),
+            line,
+            message,
+        })
     };
     let mut cols: Option<(usize, usize, Option<usize>, usize)> = None; // (t, id, pop, n)
     let mut pops: Vec<PopulationSpikes> = Vec::new();
@@ -479,12 +407,12 @@ fn finish(tmp: &Path, path: &Path) -> Result<(), SpikeError> {
 fn population_name<'a>(path: &Path, p: &'a PopulationSpikes) -> Result<&'a str, SpikeError> {
     match p.population.as_deref() {
         Some(n) if !n.is_empty() && !n.contains('/') && !n.contains(char::is_whitespace) => Ok(n),
-        other => Err(SpikeError::Invalid {
+        other => Err(SpikeError::from(SonataError::Invalid {
             file: path.to_path_buf(),
             field: "population".into(),
             value: format!("{other:?}"),
             reason: "spikes need a population name without '/' or spaces to be written".into(),
-        }),
+        })),
     }
 }
 
