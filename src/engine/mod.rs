@@ -187,9 +187,53 @@ struct Slot<G> {
     busy_ns: u64,
     /// Dense input of one block (`block_len × stride`), all zeros between blocks.
     block: Vec<f64>,
-    /// (local neuron, steps) for clamped neurons; empty when none.
-    clamps: Vec<(usize, CurrentSteps, usize)>,
+    /// The clamped neurons; empty when none.
+    clamps: Vec<Clamp>,
     cur: Vec<f64>,
+}
+
+/// A clamped neuron of a slot: its breakpoints, the next one not yet passed, and the amplitude
+/// its column of the slot's `cur` holds in every row (`None`: it varies), so that a block with
+/// no breakpoint in it writes nothing (a clamp on every cell cost as much as the model steps).
+struct Clamp {
+    i: usize,
+    steps: CurrentSteps,
+    next: usize,
+    filled: Option<f64>,
+}
+
+impl Clamp {
+    /// Write the amplitude of steps `t0..t0 + n` into rows `0..n` of `cur` (`len` columns).
+    fn fill(&mut self, cur: &mut [f64], len: usize, t0: u64, n: usize) {
+        let amp_at = |c: &mut Clamp, t: u64| {
+            while c.next < c.steps.len() && c.steps[c.next].0 <= t {
+                c.next += 1;
+            }
+            if c.next == 0 {
+                0.0
+            } else {
+                c.steps[c.next - 1].1
+            }
+        };
+        let amp = amp_at(self, t0);
+        let constant = self
+            .steps
+            .get(self.next)
+            .is_none_or(|b| b.0 >= t0 + n as u64);
+        if constant {
+            if self.filled.map(f64::to_bits) != Some(amp.to_bits()) {
+                for row in cur.chunks_exact_mut(len) {
+                    row[self.i] = amp;
+                }
+                self.filled = Some(amp);
+            }
+            return;
+        }
+        self.filled = None;
+        for s in 0..n {
+            cur[s * len + self.i] = amp_at(self, t0 + s as u64);
+        }
+    }
 }
 
 /// A unit of parallel work: one or more groups with their ring buffers and incoming synapses.
@@ -422,7 +466,7 @@ impl<G: Group> Engine<G> {
                 ));
             }
         }
-        let mut currents: Vec<Vec<Vec<(usize, CurrentSteps, usize)>>> = chunks
+        let mut currents: Vec<Vec<Vec<Clamp>>> = chunks
             .iter()
             .map(|ch| ch.iter().map(|_| Vec::new()).collect())
             .collect();
@@ -432,7 +476,12 @@ impl<G: Group> Engine<G> {
                     "clamp neuron {gid} out of range"
                 )));
             };
-            currents[c as usize][s as usize].push((i as usize, steps, 0));
+            currents[c as usize][s as usize].push(Clamp {
+                i: i as usize,
+                steps,
+                next: 0,
+                filled: None,
+            });
         }
         // ports that can receive weight, per neuron: synapses and direct events
         let mut used: Vec<Vec<Vec<u64>>> = chunks
@@ -944,21 +993,8 @@ impl<G: Group> Chunk<G> {
             let arrivals = self.queue.scatter(si, steps, &mut sl.block);
             // dense input: the group zeroes each row as it reads it; sparse: clear by arrival
             let consume = arrivals * CONSUME_DENSITY >= n_steps * sl.live;
-            if !sl.clamps.is_empty() {
-                for (i, steps, cursor) in sl.clamps.iter_mut() {
-                    for s in 0..n_steps {
-                        let t = t0 + s as u64;
-                        while *cursor < steps.len() && steps[*cursor].0 <= t {
-                            *cursor += 1;
-                        }
-                        let amp = if *cursor == 0 {
-                            0.0
-                        } else {
-                            steps[*cursor - 1].1
-                        };
-                        sl.cur[s * sl.n + *i] = amp;
-                    }
-                }
+            for c in sl.clamps.iter_mut() {
+                c.fill(&mut sl.cur, sl.n, t0, n_steps);
             }
             let mut from = 0;
             for &to in &cuts {
