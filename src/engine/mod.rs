@@ -876,16 +876,18 @@ impl<G: Group> Engine<G> {
                     ch.deliver_ns += t.elapsed().as_nanos() as u64;
                 }
                 ch.advance(t0, n_steps, timing, probes);
+                // sorted here, in parallel; merged below
+                ch.out.sort_unstable();
                 ev
             })
             .sum();
         self.stats.events_delivered += delivered;
-        // gather this epoch's neuron spikes, sorted by (step, source)
+        // gather this epoch's neuron spikes, sorted by (step, source): merge the chunks' sorted
+        // lists (the serial part between epochs, a tenth of a 2-thread run at N = 10)
         let mut neuron_spikes: Vec<(u64, u32)> = Vec::new();
         for ch in &mut self.chunks {
-            neuron_spikes.append(&mut ch.out);
+            neuron_spikes = merge_sorted(neuron_spikes, std::mem::take(&mut ch.out));
         }
-        neuron_spikes.sort_unstable();
         neuron_spikes
     }
 
@@ -1029,6 +1031,27 @@ impl<G: Group> Chunk<G> {
             }
         }
     }
+}
+
+/// The sorted union of two sorted lists (no duplicates between them: each neuron is in one chunk).
+fn merge_sorted(a: Vec<(u64, u32)>, b: Vec<(u64, u32)>) -> Vec<(u64, u32)> {
+    if a.is_empty() {
+        return b;
+    }
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i] <= b[j] {
+            out.push(a[i]);
+            i += 1;
+        } else {
+            out.push(b[j]);
+            j += 1;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
 }
 
 /// Block and bucket geometry shared by all chunks.
