@@ -87,8 +87,9 @@ pub trait Group: Send {
     );
     fn sample(&self, var: &str, i: usize) -> Option<f64>;
     /// Neuron `i`'s dynamic state, everything a step carries to the next ([`Engine::take_over`]
-    /// moves neurons between chunks with it).
-    fn save_state(&self, i: usize) -> Vec<f64>;
+    /// moves neurons between chunks with it; `&mut`: a group may reach its state through the
+    /// accessors that also restore it).
+    fn save_state(&mut self, i: usize) -> Vec<f64>;
     /// Restore a state saved by [`Group::save_state`] from a neuron of the same parameters.
     fn load_state(&mut self, i: usize, state: &[f64]);
     /// Which ports can ever receive weight (bit `p` of `used[i]`); called once when the engine

@@ -37,7 +37,7 @@ impl Group for ModelGroup {
     fn sample(&self, var: &str, i: usize) -> Option<f64> {
         ModelGroup::sample(self, var, i)
     }
-    fn save_state(&self, i: usize) -> Vec<f64> {
+    fn save_state(&mut self, i: usize) -> Vec<f64> {
         ModelGroup::save_state(self, i)
     }
     fn load_state(&mut self, i: usize, state: &[f64]) {

@@ -64,7 +64,7 @@ impl Group for Toy {
     fn sample(&self, var: &str, i: usize) -> Option<f64> {
         (var == "V_m").then(|| self.v[i])
     }
-    fn save_state(&self, i: usize) -> Vec<f64> {
+    fn save_state(&mut self, i: usize) -> Vec<f64> {
         vec![self.v[i]]
     }
     fn load_state(&mut self, i: usize, state: &[f64]) {

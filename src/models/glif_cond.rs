@@ -373,7 +373,7 @@ impl GlifCondGroup {
     /// Neuron `i`'s dynamic state (see `ModelGroup::save_state`): the ODE state, the solver's
     /// step size, θ_s, θ_v, the recorded ASC sum, the current of the last step, the refractory
     /// count, the ASCs.
-    pub fn save_state(&self, i: usize) -> Vec<f64> {
+    pub fn save_state(&mut self, i: usize) -> Vec<f64> {
         let d = self.dim;
         let mut v = self.y[i * d..(i + 1) * d].to_vec();
         v.extend([

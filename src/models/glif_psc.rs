@@ -424,92 +424,93 @@ impl GlifPscGroup {
     /// Neuron `i`'s dynamic state (see `ModelGroup::save_state`): V, θ_s, θ_v, the current of
     /// the last step, the recorded sums, the refractory count, the ASCs, then y1 and y2 of
     /// every port (0 for ports the neuron's chunk does not integrate: they stay exactly 0).
-    pub fn save_state(&self, i: usize) -> Vec<f64> {
-        let (n, np, na) = (self.n, self.n_ports, self.n_asc);
-        let mut v = Vec::with_capacity(7 + na + 2 * np);
-        if self.stores.is_empty() {
-            let st = &self.st;
-            v.extend([
-                st.u[i],
-                st.th_s[i],
-                st.th_v[i],
-                st.i_ext[i],
-                st.asc_sum[i],
-                st.i_syn[i],
-            ]);
-            v.push(st.refr[i] as f64);
-            v.extend((0..na).map(|q| st.asc[q * n + i]));
-            v.extend((0..np).flat_map(|p| [st.y1[p * n + i], st.y2[p * n + i]]));
-        } else {
-            let ci = self.chunks.partition_point(|c| c.1 <= i);
-            let (l, k) = (&self.stores[ci], i - self.chunks[ci].0);
-            v.extend([
-                l.u[k],
-                l.th_s[k],
-                l.th_v[k],
-                l.ie[k],
-                l.asc_sum[k],
-                l.i_syn[k],
-            ]);
-            v.push(l.refr[k] as f64);
-            v.extend((0..na).map(|q| l.asc[q][k]));
-            for p in 0..np {
-                v.extend(match self.ports[ci].iter().position(|&q| q == p) {
-                    Some(r) => [l.y1[r][k], l.y2[r][k]],
-                    None => [0.0, 0.0],
-                });
-            }
+    pub fn save_state(&mut self, i: usize) -> Vec<f64> {
+        let (scalars, refr, asc, y) = self.state_mut(i);
+        let mut v: Vec<f64> = scalars.into_iter().map(|x| *x).collect();
+        v.push(*refr as f64);
+        v.extend(asc.into_iter().map(|x| *x));
+        for p in y {
+            v.extend(p.map_or([0.0, 0.0], |(a, b)| [*a, *b]));
         }
         v
     }
 
     /// Restore what [`Self::save_state`] saved (for a neuron of the same parameters).
     pub fn load_state(&mut self, i: usize, v: &[f64]) {
-        let (n, np, na) = (self.n, self.n_ports, self.n_asc);
+        let (na, np) = (self.n_asc, self.n_ports);
         assert_eq!(v.len(), 7 + na + 2 * np, "glif_psc state of neuron {i}");
-        let y = |p: usize| (v[7 + na + 2 * p], v[8 + na + 2 * p]);
+        let (scalars, refr, asc, y) = self.state_mut(i);
+        for (x, &value) in scalars.into_iter().zip(v) {
+            *x = value;
+        }
+        *refr = v[6] as u64;
+        for (x, &value) in asc.into_iter().zip(&v[7..]) {
+            *x = value;
+        }
+        for (p, slot) in y.into_iter().enumerate() {
+            let (a, b) = (v[7 + na + 2 * p], v[8 + na + 2 * p]);
+            match slot {
+                Some((y1, y2)) => (*y1, *y2) = (a, b),
+                None => assert!(
+                    (a, b) == (0.0, 0.0),
+                    "glif_psc neuron {i}: port {p} has state but is not integrated"
+                ),
+            }
+        }
+    }
+
+    /// Neuron `i`'s state wherever it lives (the group's arrays or its chunk's store): V, θ_s,
+    /// θ_v, current, ASC sum, I_syn; the refractory count; the ASCs; y1 and y2 per port
+    /// (`None`: a port its chunk does not integrate).
+    #[allow(clippy::type_complexity)]
+    fn state_mut(
+        &mut self,
+        i: usize,
+    ) -> (
+        [&mut f64; 6],
+        &mut u64,
+        Vec<&mut f64>,
+        Vec<Option<(&mut f64, &mut f64)>>,
+    ) {
+        let (n, np, na) = (self.n, self.n_ports, self.n_asc);
         if self.stores.is_empty() {
             let st = &mut self.st;
-            [
-                st.u[i],
-                st.th_s[i],
-                st.th_v[i],
-                st.i_ext[i],
-                st.asc_sum[i],
-                st.i_syn[i],
-            ] = [v[0], v[1], v[2], v[3], v[4], v[5]];
-            st.refr[i] = v[6] as u64;
-            for q in 0..na {
-                st.asc[q * n + i] = v[7 + q];
-            }
-            for p in 0..np {
-                (st.y1[p * n + i], st.y2[p * n + i]) = y(p);
-            }
+            let y = st.y1.iter_mut().skip(i).step_by(n);
+            let y = y.zip(st.y2.iter_mut().skip(i).step_by(n)).take(np);
+            (
+                [
+                    &mut st.u[i],
+                    &mut st.th_s[i],
+                    &mut st.th_v[i],
+                    &mut st.i_ext[i],
+                    &mut st.asc_sum[i],
+                    &mut st.i_syn[i],
+                ],
+                &mut st.refr[i],
+                st.asc.iter_mut().skip(i).step_by(n).take(na).collect(),
+                y.map(Some).collect(),
+            )
         } else {
             let ci = self.chunks.partition_point(|c| c.1 <= i);
-            let k = i - self.chunks[ci].0;
-            let l = &mut self.stores[ci];
-            [
-                l.u[k],
-                l.th_s[k],
-                l.th_v[k],
-                l.ie[k],
-                l.asc_sum[k],
-                l.i_syn[k],
-            ] = [v[0], v[1], v[2], v[3], v[4], v[5]];
-            l.refr[k] = v[6] as u64;
-            for q in 0..na {
-                l.asc[q][k] = v[7 + q];
+            let (l, k) = (&mut *self.stores[ci], i - self.chunks[ci].0);
+            let mut y: Vec<Option<(&mut f64, &mut f64)>> = (0..np).map(|_| None).collect();
+            let rows = l.y1.iter_mut().zip(l.y2.iter_mut());
+            for (&p, (a, b)) in self.ports[ci].iter().zip(rows) {
+                y[p] = Some((&mut a[k], &mut b[k]));
             }
-            for p in 0..np {
-                match self.ports[ci].iter().position(|&q| q == p) {
-                    Some(r) => (l.y1[r][k], l.y2[r][k]) = y(p),
-                    None => assert!(
-                        y(p) == (0.0, 0.0),
-                        "glif_psc neuron {i}: port {p} has state but is not integrated"
-                    ),
-                }
-            }
+            (
+                [
+                    &mut l.u[k],
+                    &mut l.th_s[k],
+                    &mut l.th_v[k],
+                    &mut l.ie[k],
+                    &mut l.asc_sum[k],
+                    &mut l.i_syn[k],
+                ],
+                &mut l.refr[k],
+                l.asc.iter_mut().take(na).map(|a| &mut a[k]).collect(),
+                y,
+            )
         }
     }
 

@@ -237,7 +237,7 @@ impl IafPscAlphaGroup {
 
     /// Neuron `i`'s dynamic state (see `ModelGroup::save_state`): V, the current of the last
     /// step, the alpha states, the refractory count.
-    pub fn save_state(&self, i: usize) -> Vec<f64> {
+    pub fn save_state(&mut self, i: usize) -> Vec<f64> {
         let ci = self.chunks.partition_point(|c| c.1 <= i);
         let (l, k) = (&self.stores[ci], i - self.chunks[ci].0);
         vec![
@@ -546,7 +546,7 @@ impl IafPscExpGroup {
     }
 
     /// Neuron `i`'s dynamic state (see `ModelGroup::save_state`).
-    pub fn save_state(&self, i: usize) -> Vec<f64> {
+    pub fn save_state(&mut self, i: usize) -> Vec<f64> {
         let (v, i0) = (self.v[i], self.i_0[i]);
         vec![v, i0, self.i_ex[i], self.i_in[i], f64::from(self.r[i])]
     }
@@ -704,7 +704,7 @@ impl IafPscDeltaGroup {
 
     /// Neuron `i`'s dynamic state (see `ModelGroup::save_state`), with the input that arrived
     /// while refractory.
-    pub fn save_state(&self, i: usize) -> Vec<f64> {
+    pub fn save_state(&mut self, i: usize) -> Vec<f64> {
         vec![
             self.y3[i],
             self.y0[i],

@@ -451,7 +451,7 @@ impl ModelGroup {
     /// Neuron `i`'s dynamic state: everything a step carries to the next, as f64s (counters
     /// are small integers, exact in f64). With [`Self::load_state`] it moves neurons between
     /// groups of the same parameters without changing any bit of what follows.
-    pub fn save_state(&self, i: usize) -> Vec<f64> {
+    pub fn save_state(&mut self, i: usize) -> Vec<f64> {
         dispatch!(self, g => g.save_state(i))
     }
 
