@@ -627,11 +627,12 @@ impl<G: Group> Engine<G> {
         self.neuron_loc.get(gid as usize).copied()
     }
 
-    /// Advance whole epochs (spikes discarded), at least 9 and until the groups have been timed for
-    /// `budget_ns` in all or a tenth of the run is done; then each neuron's share of its group's
-    /// median time per epoch plus its share of its chunk's delivery time, per global index: what it costs to simulate, measured in place
-    /// (spikes, inputs, caches and the other threads included; the median ignores an epoch in which
-    /// the thread was preempted). `None` if nothing was timed. For choosing a chunking.
+    /// Advance whole epochs (spikes discarded), at least 9 and until the groups have been timed
+    /// for `budget_ns` in all or a tenth of the run is done; then each neuron's share of its
+    /// group's median time per epoch plus its share of its chunk's delivery time, per global
+    /// index: what it costs to simulate, measured in place (spikes, inputs, caches and the other
+    /// threads included; the median ignores an epoch in which the thread was preempted). `None`
+    /// if nothing was timed. For choosing a chunking.
     pub fn measure_neuron_costs(&mut self, budget_ns: u64) -> Option<Vec<f64>> {
         for ch in &mut self.chunks {
             ch.timed = true;
