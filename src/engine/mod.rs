@@ -246,6 +246,10 @@ pub struct Chunk<G> {
     timed: bool,
     /// Wall time spent queueing arrivals while `timed`: shared by the chunk's neurons.
     deliver_ns: u64,
+    /// The direct events of the chunk's neurons (`Direct`), in input order, and the next one
+    /// to queue: each chunk reads only its own.
+    direct: Vec<Direct>,
+    dnext: usize,
     incoming: Incoming,
     queue: Queue,
     scratch: Vec<(u32, u32)>,
@@ -274,8 +278,6 @@ pub struct Engine<G: Group> {
     step: u64,
     virtual_spikes: Vec<(u64, u32)>,
     vnext: usize,
-    direct: Vec<DirectEvent>,
-    dnext: usize,
     /// Spikes of the last epoch in delivery order: (step, source).
     pending: Vec<(u64, u32)>,
     probes: Vec<Probe>,
@@ -509,16 +511,18 @@ impl<G: Group> Engine<G> {
                 g.use_ports(u);
             }
         }
-        // weights of the direct events per chunk (the queue's weight table must hold them)
-        let mut direct_w: Vec<Vec<f64>> = vec![Vec::new(); n_chunks];
-        for &(_, gid, _, w) in &input.direct {
-            if let Some(&(c, _, _)) = neuron_loc.get(gid as usize).filter(|l| l.0 != u32::MAX) {
-                direct_w[c as usize].push(w);
+        // each chunk's direct events, in their order, as (step, slot, block offset, weight)
+        let mut direct: Vec<Vec<Direct>> = vec![Vec::new(); n_chunks];
+        for &(step, gid, port, w) in &input.direct {
+            if let Some(&(c, s, i)) = neuron_loc.get(gid as usize).filter(|l| l.0 != u32::MAX) {
+                let row = padded_row(chunks[c as usize][s as usize].0.len());
+                let off = (port as usize * row + i as usize) as u32;
+                direct[c as usize].push((step, s as u16, off, w));
             }
         }
         let mut out_chunks = Vec::with_capacity(n_chunks);
-        let chunk_inputs = per_chunk.into_iter().zip(currents).zip(direct_w).zip(used);
-        for (ch, (((edges, mut cur), dw), used)) in chunks.into_iter().zip(chunk_inputs) {
+        let chunk_inputs = per_chunk.into_iter().zip(currents).zip(direct).zip(used);
+        for (ch, (((edges, mut cur), direct), used)) in chunks.into_iter().zip(chunk_inputs) {
             let (incoming, pairs) = Incoming::new(n_src, &edges);
             drop(edges);
             let max_stride = ch
@@ -529,7 +533,7 @@ impl<G: Group> Engine<G> {
             let queue = Queue::new(
                 &incoming,
                 pairs,
-                dw.into_iter(),
+                direct.iter().map(|d| d.3),
                 max_stride,
                 ch.len(),
                 timing.mask as usize + 1,
@@ -567,6 +571,8 @@ impl<G: Group> Engine<G> {
                 slots,
                 timed: false,
                 deliver_ns: 0,
+                direct,
+                dnext: 0,
                 incoming,
                 queue,
                 scratch: Vec::new(),
@@ -592,8 +598,6 @@ impl<G: Group> Engine<G> {
             step: 0,
             virtual_spikes: input.virtual_spikes,
             vnext: 0,
-            direct: input.direct,
-            dnext: 0,
             pending: Vec::new(),
             probes,
             spikes: Vec::new(),
@@ -808,7 +812,10 @@ impl<G: Group> Engine<G> {
         }
         self.step = old.step;
         self.vnext = old.vnext;
-        self.dnext = old.dnext;
+        // direct events before the step are in the queues already
+        for ch in &mut self.chunks {
+            ch.dnext = ch.direct.partition_point(|d| d.0 < self.step);
+        }
         self.pending = std::mem::take(&mut old.pending);
         self.spikes = std::mem::take(&mut old.spikes);
         self.stats = old.stats;
@@ -848,32 +855,21 @@ impl<G: Group> Engine<G> {
         let t0 = self.step;
         let n_steps = (self.n_steps - t0).min(self.d_min) as usize;
         let t1 = t0 + n_steps as u64;
-        // direct events due in this epoch
-        let dstart = self.dnext;
-        while self.dnext < self.direct.len() && self.direct[self.dnext].0 < t1 {
-            self.dnext += 1;
-        }
-        let direct = &self.direct[dstart..self.dnext];
         let pending = &self.pending;
         let timing = self.timing;
-        let neuron_loc = &self.neuron_loc;
         let probes = &self.probes;
         let delivered: u64 = self
             .chunks
             .par_iter_mut()
-            .enumerate()
-            .map(|(ci, ch)| {
+            .map(|ch| {
                 let started = ch.timed.then(Instant::now);
-                let mut ev = 0u64;
-                for &(st, gid, port, w) in direct {
-                    let (c, s, i) = neuron_loc[gid as usize];
-                    if c as usize == ci {
-                        let off = port as usize * ch.slots[s as usize].row + i as usize;
-                        let b = (st & timing.mask) as usize;
-                        ch.queue.push(s as usize, b, off as u32, w);
-                    }
+                // direct events due in this epoch
+                while let Some(&(st, s, off, w)) = ch.direct.get(ch.dnext).filter(|d| d.0 < t1) {
+                    ch.queue
+                        .push(s as usize, (st & timing.mask) as usize, off, w);
+                    ch.dnext += 1;
                 }
-                ev += ch.deliver(pending, timing);
+                let ev = ch.deliver(pending, timing);
                 if let Some(t) = started {
                     ch.deliver_ns += t.elapsed().as_nanos() as u64;
                 }
@@ -1055,6 +1051,9 @@ fn merge_sorted(a: Vec<(u64, u32)>, b: Vec<(u64, u32)>) -> Vec<(u64, u32)> {
     out.extend_from_slice(&b[j..]);
     out
 }
+
+/// A chunk's direct event: (step, slot, block offset `port · row + i`, weight).
+type Direct = (u64, u16, u32, f64);
 
 /// Block and bucket geometry shared by all chunks.
 #[derive(Debug, Clone, Copy)]
