@@ -95,6 +95,8 @@ fn kernels(c: &mut Criterion<CpuTime>) {
     );
     let iaf = ModelParams::from_nest_json("iaf_psc_alpha", &json!({})).unwrap();
     bench_group(c, "iaf_psc_alpha", iaf, 300.0, 400.0);
+    let delta = ModelParams::from_nest_json("iaf_psc_delta", &json!({})).unwrap();
+    bench_group(c, "iaf_psc_delta", delta, 0.5, 400.0);
 }
 
 criterion_group! {
