@@ -184,7 +184,7 @@ struct Slot<G> {
     /// Entries per step that can receive weight: `row` × ports in use (the density measure).
     live: usize,
     /// Wall time spent advancing this group (scatter, model, clear) while the chunk is
-    /// `timed` ([`Engine::measure_neuron_costs`]).
+    /// `timed` ([`Engine::measure_neuron_costs`], [`Engine::set_rebalancer`]).
     busy_ns: u64,
     /// Dense input of one block (`block_len × stride`), all zeros between blocks.
     block: Vec<f64>,
@@ -242,7 +242,8 @@ impl Clamp {
 #[repr(align(128))]
 pub struct Chunk<G> {
     slots: Vec<Slot<G>>,
-    /// Time each slot's work (`Slot::busy_ns`) and the chunk's delivery; off in real runs.
+    /// Time each slot's work (`Slot::busy_ns`) and the chunk's delivery: during the cost trial
+    /// and in runs with a rebalancer ([`Engine::set_rebalancer`]).
     timed: bool,
     /// Wall time spent queueing arrivals while `timed`: shared by the chunk's neurons.
     deliver_ns: u64,

@@ -89,19 +89,23 @@ fn chunked(n: usize, parts: usize, gains: &[f64]) -> Vec<Vec<(Toy, Vec<u32>)>> {
         .collect()
 }
 
-/// A random recurrent network driven by one virtual source.
-fn random_input(n: usize, n_steps: u64) -> EngineInput {
-    let mut x: u64 = 12345;
-    let mut rnd = || {
+/// xorshift64 from `seed`: fixed pseudo-random networks.
+fn xorshift(mut x: u64) -> impl FnMut() -> u64 {
+    move || {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
         x
-    };
+    }
+}
+
+/// A random recurrent network driven by one virtual source.
+fn random_input(n: usize, n_steps: u64) -> EngineInput {
+    let mut rnd = xorshift(12345);
     let mut edges = Vec::new();
     for s in 0..n {
         for t in 0..n {
-            if s != t && rnd() % 5 == 0 {
+            if s != t && rnd().is_multiple_of(5) {
                 let w = ((rnd() % 1000) as f64 / 1000.0 - 0.45) * 0.37;
                 edges.push((
                     s as u32,
@@ -379,13 +383,7 @@ fn zoo_chunks(f: f64) -> Vec<Vec<(crate::models::ModelGroup, Vec<u32>)>> {
 /// direct events.
 fn zoo_input(n_steps: u64) -> EngineInput {
     let kinds = zoo();
-    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-    let mut rnd = || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+    let mut rnd = xorshift(0x2545_F491_4F6C_DD1D);
     // per neuron: (ports, weight scale)
     let mut of = Vec::new();
     for (params, n) in &kinds {
@@ -400,7 +398,7 @@ fn zoo_input(n_steps: u64) -> EngineInput {
     let mut edges = Vec::new();
     for s in 0..=n {
         for (t, &(np, scale)) in of.iter().enumerate() {
-            if s != t && rnd() % 4 == 0 {
+            if s != t && rnd().is_multiple_of(4) {
                 let port = (rnd() % np as u64) as u16;
                 let w = ((rnd() % 1000) as f64 / 1000.0 - 0.3) * scale;
                 edges.push((s as u32, t as u32, port, 3 + (rnd() % 5) as u32, w));
