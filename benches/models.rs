@@ -8,7 +8,7 @@ mod common;
 
 use common::CpuTime;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use glifnet::models::{BlockInput, ModelGroup, ModelParams};
+use glifnet::models::{AlignedBuf, BlockInput, ModelGroup, ModelParams};
 use serde_json::json;
 
 const N: usize = 10_000;
@@ -18,8 +18,8 @@ const DT: f64 = 0.001;
 
 /// Deterministic sparse input: each port of each neuron gets a spike with probability ~0.2 %
 /// per step; currents drive the cells around rheobase.
-fn inputs(n_ports: usize, w: f64, i0: f64) -> (Vec<f64>, Vec<f64>) {
-    let mut syn = vec![0.0; BLOCK * n_ports * N];
+fn inputs(n_ports: usize, w: f64, i0: f64) -> (AlignedBuf, AlignedBuf) {
+    let mut syn = AlignedBuf::zeros(BLOCK * n_ports * N);
     let mut x: u64 = 0x9E3779B97F4A7C15;
     for v in syn.iter_mut() {
         x ^= x << 13;
@@ -29,9 +29,10 @@ fn inputs(n_ports: usize, w: f64, i0: f64) -> (Vec<f64>, Vec<f64>) {
             *v = if x.is_multiple_of(3) { -w } else { w };
         }
     }
-    let cur = (0..BLOCK * N)
-        .map(|k| i0 * (0.8 + 0.4 * ((k % N) as f64 / N as f64)))
-        .collect();
+    let mut cur = AlignedBuf::zeros(BLOCK * N);
+    for (k, c) in cur.iter_mut().enumerate() {
+        *c = i0 * (0.8 + 0.4 * ((k % N) as f64 / N as f64));
+    }
     (syn, cur)
 }
 

@@ -336,6 +336,80 @@ fn glif_psc_skipping_unused_ports_changes_no_bit() {
     }
 }
 
+/// `record`: without `ASCurrents_sum` and `I_syn` among the sampled variables the GLIF step may
+/// stop tracking those two sums; every spike and every other recordable stays bit-identical,
+/// and declaring them keeps them exact.
+#[test]
+fn glif_psc_untracked_sums_change_no_spike_and_no_other_state() {
+    let sets = glif_levels();
+    let n = 300;
+    let set_of: Vec<u32> = (0..n)
+        .map(|i| {
+            if i < 260 {
+                (i / 52) as u32
+            } else {
+                (i % 5) as u32
+            }
+        })
+        .collect();
+    let all = [
+        "V_m",
+        "threshold",
+        "threshold_spike",
+        "threshold_voltage",
+        "I",
+        "ASCurrents_sum",
+        "I_syn",
+    ];
+    let simulate = |vars: Option<&[&str]>| {
+        let mut g = ModelGroup::new(&sets, &set_of, 0.1).unwrap();
+        if let Some(v) = vars {
+            g.record(v);
+        }
+        let (mut spikes, mut states) = (Vec::new(), Vec::new());
+        for b in 0..40 {
+            let block = 50;
+            let mut syn = vec![0.0; block * 4 * n];
+            let mut cur = vec![0.0; block * n];
+            for s in 0..block {
+                for i in 0..n {
+                    let (w, c) = input_of(i, b * block + s, 4);
+                    for (p, x) in w.iter().enumerate() {
+                        syn[(s * 4 + p) * n + i] = *x * 3.0;
+                    }
+                    cur[s * n + i] = c - 40.0;
+                }
+            }
+            let mut out = Vec::new();
+            let mut input = BlockInput {
+                n_steps: block,
+                syn: &mut syn,
+                row: n,
+                consume: false,
+                current: Some(&cur),
+            };
+            g.advance(&mut input, &mut out);
+            spikes.extend(out.into_iter().map(|(i, s)| (i, s + (b * block) as u32)));
+            for i in 0..n {
+                states.push(all.map(|v| g.sample(v, i).unwrap().to_bits()));
+            }
+        }
+        (spikes, states)
+    };
+    let (spikes, states) = simulate(None);
+    assert!(spikes.len() > 300, "too few spikes: {}", spikes.len());
+    let (s2, st2) = simulate(Some(&["V_m", "threshold"]));
+    assert_eq!(spikes, s2, "spikes differ without the sums");
+    let strip = |st: &[[u64; 7]]| st.iter().map(|x| x[..5].to_vec()).collect::<Vec<_>>();
+    assert_eq!(
+        strip(&states),
+        strip(&st2),
+        "a recordable differs without the sums"
+    );
+    let (s3, st3) = simulate(Some(&["I_syn"]));
+    assert_eq!((spikes, states), (s3, st3), "declared sums differ");
+}
+
 /// `BlockInput.consume`: the group zeroes every input entry (the engine then skips its
 /// clearing pass) and computes exactly what it computes without it. Mixed node types make
 /// kernel chunks end off the 8-lane grid, where zeroing a whole vector would wipe the next

@@ -49,6 +49,7 @@ mod queue;
 
 pub use probe::{NoProbes, Probe, ProbeRow, ProbeSink};
 
+use crate::models::AlignedBuf;
 use queue::{Incoming, IncomingEdge, Queue, Steps};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -95,6 +96,10 @@ pub trait Group: Send {
     /// Which ports can ever receive weight (bit `p` of `used[i]`); called once when the engine
     /// is built, so a group may skip the others. Must not change any result.
     fn use_ports(&mut self, _used: &[u64]) {}
+    /// The variables probes sample from this group's neurons (none: empty); called once when
+    /// the engine is built, so a group may stop updating what only samples read. Must not
+    /// change any spike or any of these variables.
+    fn record(&mut self, _vars: &[&str]) {}
 }
 
 pub mod model_group;
@@ -186,11 +191,12 @@ struct Slot<G> {
     /// Wall time spent advancing this group (scatter, model, clear) while the chunk is
     /// `timed` ([`Engine::measure_neuron_costs`], [`Engine::set_rebalancer`]).
     busy_ns: u64,
-    /// Dense input of one block (`block_len × stride`), all zeros between blocks.
-    block: Vec<f64>,
+    /// Dense input of one block (`block_len × stride`), all zeros between blocks; rows start
+    /// on cache lines ([`AlignedBuf`]).
+    block: AlignedBuf,
     /// The clamped neurons; empty when none.
     clamps: Vec<Clamp>,
-    cur: Vec<f64>,
+    cur: AlignedBuf,
 }
 
 /// A clamped neuron of a slot: its breakpoints, the next one not yet passed, and the amplitude
@@ -512,6 +518,24 @@ impl<G: Group> Engine<G> {
                 g.use_ports(u);
             }
         }
+        // the variables sampled from each group
+        let mut vars: Vec<Vec<Vec<&str>>> =
+            chunks.iter().map(|c| vec![Vec::new(); c.len()]).collect();
+        for p in &probes {
+            for &gid in &p.neurons {
+                if let Some(&(c, s, _)) = neuron_loc.get(gid as usize).filter(|l| l.0 != u32::MAX) {
+                    let v = &mut vars[c as usize][s as usize];
+                    if !v.contains(&p.var.as_str()) {
+                        v.push(&p.var);
+                    }
+                }
+            }
+        }
+        for (ch, v) in chunks.iter_mut().zip(&vars) {
+            for ((g, _), v) in ch.iter_mut().zip(v) {
+                g.record(v);
+            }
+        }
         // each chunk's direct events, in their order, as (step, slot, block offset, weight)
         let mut direct: Vec<Vec<Direct>> = vec![Vec::new(); n_chunks];
         for &(step, gid, port, w) in &input.direct {
@@ -562,9 +586,9 @@ impl<G: Group> Engine<G> {
                         stride,
                         live,
                         busy_ns: 0,
-                        block: vec![0.0; block as usize * stride],
+                        block: AlignedBuf::zeros(block as usize * stride),
                         clamps,
-                        cur: vec![0.0; cur_len],
+                        cur: AlignedBuf::zeros(cur_len),
                     }
                 })
                 .collect();

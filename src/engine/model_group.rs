@@ -46,6 +46,9 @@ impl Group for ModelGroup {
     fn use_ports(&mut self, used: &[u64]) {
         ModelGroup::use_ports(self, used)
     }
+    fn record(&mut self, vars: &[&str]) {
+        ModelGroup::record(self, vars)
+    }
 }
 
 /// Chunks per thread in distributed runs (`distributed/decompose.rs`), where rayon balances

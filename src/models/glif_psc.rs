@@ -239,6 +239,9 @@ pub struct GlifPscGroup {
     any_a: bool,
     /// Some set has a spike-dependent threshold (θ_s can leave 0).
     any_r: bool,
+    /// Whether `asc_sum` and `i_syn` are kept up to date: they feed no other variable, only
+    /// samples of `ASCurrents_sum` and `I_syn` (see [`GlifPscGroup::record`]).
+    sums: bool,
     /// Kernel chunks `(c0, c1, set)`: `set` is the parameter set shared by all their neurons.
     chunks: Vec<(usize, usize, Option<u32>)>,
     pn: PerNeuron,
@@ -366,6 +369,7 @@ impl GlifPscGroup {
             dt,
             any_a: sets.iter().any(|p| p.adapting_threshold),
             any_r: sets.iter().any(|p| p.spike_dependent_threshold),
+            sums: true,
             chunks,
             pn,
             st,
@@ -403,6 +407,15 @@ impl GlifPscGroup {
             (l.y1, l.y2) = (y1, y2);
             self.ports[ci] = new;
         }
+    }
+
+    /// Declare the variables that will be sampled. Without `ASCurrents_sum` and `I_syn` the
+    /// AVX-512 step stops tracking those two sums (a load, a select and a store each per vector,
+    /// plus an add per port): at N = 10 nobody reads them. No other variable depends on them.
+    pub fn record(&mut self, vars: &[&str]) {
+        self.sums = vars
+            .iter()
+            .any(|v| matches!(*v, "ASCurrents_sum" | "I_syn"));
     }
 
     pub fn len(&self) -> usize {
@@ -626,6 +639,7 @@ impl GlifPscGroup {
             n_asc: self.n_asc,
             any_a: self.any_a,
             any_r: self.any_r,
+            sums: self.sums,
         }
     }
 }
@@ -637,6 +651,8 @@ struct Shape {
     n_asc: usize,
     any_a: bool,
     any_r: bool,
+    /// Keep `asc_sum` and `i_syn` up to date ([`GlifPscGroup::record`]).
+    sums: bool,
 }
 
 /// One kernel call: chunk `c0..c1` of a group, its state (the group's arrays, or the chunk's
@@ -752,7 +768,9 @@ const ROW: usize = CHUNK + STORE_PAD;
 /// One chunk's state in fixed-size arrays (lane `k` = neuron `c0 + k`; lanes past the chunk
 /// are padding that never integrates). The arrays cannot alias each other or the input and
 /// their length is known, so the compiler vectorises the one-pass step without runtime checks;
-/// rows past the group's port/ASC counts stay unused.
+/// rows past the group's port/ASC counts stay unused. Line-aligned, so every 8-lane access
+/// touches one cache line (the arrays are whole lines long).
+#[repr(C, align(64))]
 struct Store {
     refr: [u64; ROW],
     u: [f64; ROW],
@@ -906,7 +924,13 @@ fn fused_body<
         let any = if X {
             let next = input.ahead(s + 1, sh.n_ports, ports, c0);
             // SAFETY: X is true only inside `kernel_avx512`, called when the CPU has AVX-512F.
-            unsafe { x86::lanes::<C, A, T, NP, NA>(&k, l, &w, next, mp) }
+            unsafe {
+                if sh.sums {
+                    x86::lanes::<C, A, T, true, NP, NA>(&k, l, &w, next, mp)
+                } else {
+                    x86::lanes::<C, A, T, false, NP, NA>(&k, l, &w, next, mp)
+                }
+            }
         } else {
             lanes::<C, A, T, NP, NA>(&k, l, &w, mp)
         };
@@ -1042,6 +1066,7 @@ mod x86 {
         C: Co,
         const A: bool,
         const T: bool,
+        const R: bool,
         const NP: usize,
         const NA: usize,
     >(
@@ -1052,9 +1077,9 @@ mod x86 {
         mp: usize,
     ) -> u128 {
         let mp = mp.min(CHUNK);
-        // byte k: the spike mask of lanes 8k..8k+8; read as one little-endian u128, bit i is
-        // lane i (a store per vector instead of a 128-bit shift and or)
-        let mut fired = [0u8; CHUNK / LANES];
+        // bit i: lane i, in two register halves (bytes stored per vector and read back as one
+        // u128 stalled on store forwarding; a 128-bit shift per vector costs more)
+        let (mut lo, mut hi) = (0u64, 0u64);
         #[allow(clippy::needless_range_loop)] // ports index several arrays
         // SAFETY: AVX-512F is available (caller); every load and store goes through a
         // bounds-checked 8-element slice.
@@ -1102,7 +1127,9 @@ mod x86 {
                             _mm512_mul_pd(k.p32[p].v8(i), yb),
                         ),
                     );
-                    is = _mm512_add_pd(is, yb);
+                    if R {
+                        is = _mm512_add_pd(is, yb);
+                    }
                     let y2n = _mm512_add_pd(_mm512_mul_pd(p21, ya), _mm512_mul_pd(p11, yb));
                     st(&mut l.y2[p], i, y2n);
                     let y1n = _mm512_add_pd(
@@ -1141,15 +1168,21 @@ mod x86 {
                 };
                 st(&mut l.v_old, i, vo);
                 st(&mut l.u, i, _mm512_mask_blend_pd(a, vo, un));
-                let sm0 = ld(&l.asc_sum, i);
-                st(&mut l.asc_sum, i, _mm512_mask_blend_pd(a, sm0, sm));
-                let is0 = ld(&l.i_syn, i);
-                st(&mut l.i_syn, i, _mm512_mask_blend_pd(a, is0, is));
+                if R {
+                    let sm0 = ld(&l.asc_sum, i);
+                    st(&mut l.asc_sum, i, _mm512_mask_blend_pd(a, sm0, sm));
+                    let is0 = ld(&l.i_syn, i);
+                    st(&mut l.i_syn, i, _mm512_mask_blend_pd(a, is0, is));
+                }
                 let f: __mmask8 = a & _mm512_cmp_pd_mask::<_CMP_GT_OQ>(un, threshold);
-                fired[i / LANES] = f;
+                if i < 64 {
+                    lo |= u64::from(f) << i;
+                } else {
+                    hi |= u64::from(f) << (i - 64);
+                }
             }
         }
-        u128::from_le_bytes(fired)
+        u128::from(hi) << 64 | u128::from(lo)
     }
 }
 

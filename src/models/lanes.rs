@@ -90,12 +90,21 @@ pub(crate) fn plan_chunks(set_of: &[u32], chunk: usize) -> Vec<(usize, usize, Op
             })
             .collect();
     }
+    // Cuts inside a run fall on multiples of LANES, so those chunks read whole lines of the
+    // (line-aligned) input rows; even pieces of ≤ chunk − LANES stay ≤ chunk after rounding.
     let mut out = Vec::new();
     for (a, b) in runs {
-        let pieces = (b - a).div_ceil(chunk);
+        let pieces = (b - a).div_ceil(chunk - LANES);
+        let cut = |k: usize| match k {
+            0 => a,
+            k if k == pieces => b,
+            k => (a + k * (b - a) / pieces).next_multiple_of(LANES).min(b),
+        };
         for k in 0..pieces {
-            let (c0, c1) = (a + k * (b - a) / pieces, a + (k + 1) * (b - a) / pieces);
-            out.push((c0, c1, Some(set_of[a])));
+            let (c0, c1) = (cut(k), cut(k + 1));
+            if c0 < c1 {
+                out.push((c0, c1, Some(set_of[a])));
+            }
         }
     }
     out
@@ -127,4 +136,100 @@ pub(crate) fn prefetch_at<T>(p: *const T) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = p;
+}
+
+/// One cache line of f64s (the unit of [`AlignedBuf`]).
+#[derive(Clone, Copy, Default)]
+#[repr(C, align(64))]
+struct Line([f64; LANES]);
+
+/// A zero-initialised f64 buffer that starts on a cache line. The allocator aligns large
+/// buffers to 16 bytes only; an 8-lane vector at such an address spans two lines, and every
+/// load and store of the kernels' input rows then costs two accesses. With the buffer and the
+/// rows (whole vectors long) on line boundaries, a chunk that starts on a multiple of 8 reads
+/// whole lines.
+#[derive(Clone, Default)]
+pub struct AlignedBuf {
+    lines: Vec<Line>,
+    len: usize,
+}
+
+impl AlignedBuf {
+    /// `len` zeros.
+    pub fn zeros(len: usize) -> AlignedBuf {
+        AlignedBuf {
+            lines: vec![Line::default(); len.div_ceil(LANES)],
+            len,
+        }
+    }
+}
+
+impl std::fmt::Debug for AlignedBuf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AlignedBuf({} f64)", self.len)
+    }
+}
+
+impl std::ops::Deref for AlignedBuf {
+    type Target = [f64];
+    fn deref(&self) -> &[f64] {
+        // SAFETY: `lines` holds `len.div_ceil(8)` lines of 8 initialised f64 each, laid out
+        // contiguously (`repr(C)`, size 64), so its first `len` f64 are valid for reads.
+        unsafe { std::slice::from_raw_parts(self.lines.as_ptr().cast::<f64>(), self.len) }
+    }
+}
+
+impl std::ops::DerefMut for AlignedBuf {
+    fn deref_mut(&mut self) -> &mut [f64] {
+        // SAFETY: as in `deref`, and `&mut self` makes the borrow exclusive.
+        unsafe { std::slice::from_raw_parts_mut(self.lines.as_mut_ptr().cast::<f64>(), self.len) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Chunks tile the group in order, stay within `chunk`, keep one set each where node types
+    /// come in runs, and cut runs on whole vectors.
+    #[test]
+    fn chunks_follow_runs_and_cut_them_on_whole_vectors() {
+        let runs = [(0u32, 800usize), (1, 800), (2, 30), (3, 301), (4, 9)];
+        let set_of: Vec<u32> = runs
+            .iter()
+            .flat_map(|&(k, len)| std::iter::repeat_n(k, len))
+            .collect();
+        let starts: Vec<usize> = runs
+            .iter()
+            .scan(0, |a, &(_, len)| {
+                *a += len;
+                Some(*a - len)
+            })
+            .collect();
+        let chunks = plan_chunks(&set_of, 128);
+        let mut next = 0;
+        for &(c0, c1, set) in &chunks {
+            assert_eq!(c0, next, "chunks {chunks:?} leave a gap");
+            assert!(c1 > c0 && c1 - c0 <= 128, "chunk {c0}..{c1} too long");
+            assert_eq!(set, Some(set_of[c0]));
+            assert!(set_of[c0..c1].iter().all(|&k| k == set_of[c0]));
+            assert!(
+                c0.is_multiple_of(LANES) || starts.contains(&c0),
+                "chunk {c0}..{c1} starts inside a run off the vector grid"
+            );
+            next = c1;
+        }
+        assert_eq!(next, set_of.len());
+        assert_eq!(chunks.iter().filter(|c| c.2 == Some(0)).count(), 7);
+    }
+
+    #[test]
+    fn aligned_buffers_start_on_a_line() {
+        for len in [1, 7, 8, 1000, 100_003] {
+            let b = AlignedBuf::zeros(len);
+            assert_eq!(b.len(), len);
+            assert_eq!(b.as_ptr() as usize % 64, 0);
+            assert!(b.iter().all(|&x| x == 0.0));
+        }
+    }
 }

@@ -72,6 +72,8 @@ pub mod propagators;
 pub use error::ModelError;
 /// Cache hints, shared with the engine's scatter of spike arrivals.
 pub(crate) use lanes::prefetch_at;
+/// Line-aligned input buffers, shared with the engine's blocks.
+pub use lanes::AlignedBuf;
 pub use params::{
     GlifCondParams, GlifPscParams, IafPscAlphaParams, IafPscDeltaParams, IafPscExpParams,
 };
@@ -429,6 +431,15 @@ impl ModelGroup {
     pub fn use_ports(&mut self, used: &[u64]) {
         if let ModelGroup::GlifPsc(g) = self {
             g.use_ports(used);
+        }
+    }
+
+    /// Declare the variables that probes will sample from this group (all of them until this
+    /// is called). A group may stop updating a variable that only samples read; no spike and no
+    /// declared variable changes. Call it before or between `advance`s.
+    pub fn record(&mut self, vars: &[&str]) {
+        if let ModelGroup::GlifPsc(g) = self {
+            g.record(vars);
         }
     }
 
