@@ -7,7 +7,7 @@
 
 #![allow(clippy::needless_range_loop)] // several parallel SoA arrays indexed by neuron
 
-use super::lanes::{plan_chunks, prefetch_at, Co, Per, Uni, LANES, STORE_PAD};
+use super::lanes::{plan_chunks, prefetch_at, AlignedBuf, Co, Per, Uni, LANES, STORE_PAD};
 use super::params::{IafPscAlphaParams, IafPscDeltaParams, IafPscExpParams};
 use super::propagators::{alpha_p31_p32, exp_p21, refractory_steps};
 use super::{sort_spikes_from, BlockInput, ModelError};
@@ -74,6 +74,11 @@ impl Clone for AlphaLocal {
 fn per<T: Copy, S>(sets: &[S], set_of: &[u32], f: impl Fn(&S) -> T) -> Vec<T> {
     let vals: Vec<T> = sets.iter().map(f).collect();
     set_of.iter().map(|&k| vals[k as usize]).collect()
+}
+
+/// [`per`] for the arrays the vector loops read: line-aligned ([`AlignedBuf`]).
+fn per_f64<S>(sets: &[S], set_of: &[u32], f: impl Fn(&S) -> f64) -> AlignedBuf {
+    AlignedBuf::from_slice(&per(sets, set_of, f))
 }
 
 /// `iaf_psc_alpha`: alpha-shaped excitatory (port 0) and inhibitory (port 1) currents.
@@ -478,21 +483,21 @@ fn alpha_steps<C: Co>(
 pub struct IafPscExpGroup {
     n: usize,
     dt: f64,
-    e_l: Vec<f64>,
-    i_e: Vec<f64>,
-    theta: Vec<f64>,
-    v_reset: Vec<f64>,
+    e_l: AlignedBuf,
+    i_e: AlignedBuf,
+    theta: AlignedBuf,
+    v_reset: AlignedBuf,
     refr_n: Vec<u32>,
-    p20: Vec<f64>,
-    p22: Vec<f64>,
-    p11_ex: Vec<f64>,
-    p11_in: Vec<f64>,
-    p21_ex: Vec<f64>,
-    p21_in: Vec<f64>,
-    v: Vec<f64>,
-    i_0: Vec<f64>,
-    i_ex: Vec<f64>,
-    i_in: Vec<f64>,
+    p20: AlignedBuf,
+    p22: AlignedBuf,
+    p11_ex: AlignedBuf,
+    p11_in: AlignedBuf,
+    p21_ex: AlignedBuf,
+    p21_in: AlignedBuf,
+    v: AlignedBuf,
+    i_0: AlignedBuf,
+    i_ex: AlignedBuf,
+    i_in: AlignedBuf,
     r: Vec<u32>,
 }
 
@@ -506,23 +511,23 @@ impl IafPscExpGroup {
         Ok(IafPscExpGroup {
             n,
             dt: h,
-            e_l: per(sets, set_of, |p| p.e_l),
-            i_e: per(sets, set_of, |p| p.i_e),
-            theta: per(sets, set_of, |p| p.theta),
-            v_reset: per(sets, set_of, |p| p.v_reset_rel),
+            e_l: per_f64(sets, set_of, |p| p.e_l),
+            i_e: per_f64(sets, set_of, |p| p.i_e),
+            theta: per_f64(sets, set_of, |p| p.theta),
+            v_reset: per_f64(sets, set_of, |p| p.v_reset_rel),
             refr_n: per(sets, set_of, |p| refractory_steps(p.t_ref, h)),
-            p20: per(sets, set_of, |p| {
+            p20: per_f64(sets, set_of, |p| {
                 p.tau_m / p.c_m * (1.0 - (-h / p.tau_m).exp())
             }),
-            p22: per(sets, set_of, |p| (-h / p.tau_m).exp()),
-            p11_ex: per(sets, set_of, |p| (-h / p.tau_syn_ex).exp()),
-            p11_in: per(sets, set_of, |p| (-h / p.tau_syn_in).exp()),
-            p21_ex: per(sets, set_of, |p| exp_p21(p.tau_syn_ex, p.tau_m, p.c_m, h)),
-            p21_in: per(sets, set_of, |p| exp_p21(p.tau_syn_in, p.tau_m, p.c_m, h)),
-            v: per(sets, set_of, |p| p.u0),
-            i_0: vec![0.0; n],
-            i_ex: vec![0.0; n],
-            i_in: vec![0.0; n],
+            p22: per_f64(sets, set_of, |p| (-h / p.tau_m).exp()),
+            p11_ex: per_f64(sets, set_of, |p| (-h / p.tau_syn_ex).exp()),
+            p11_in: per_f64(sets, set_of, |p| (-h / p.tau_syn_in).exp()),
+            p21_ex: per_f64(sets, set_of, |p| exp_p21(p.tau_syn_ex, p.tau_m, p.c_m, h)),
+            p21_in: per_f64(sets, set_of, |p| exp_p21(p.tau_syn_in, p.tau_m, p.c_m, h)),
+            v: per_f64(sets, set_of, |p| p.u0),
+            i_0: AlignedBuf::zeros(n),
+            i_ex: AlignedBuf::zeros(n),
+            i_in: AlignedBuf::zeros(n),
             r: vec![0; n],
         })
     }
@@ -641,19 +646,19 @@ impl IafPscExpGroup {
 pub struct IafPscDeltaGroup {
     n: usize,
     dt: f64,
-    e_l: Vec<f64>,
-    i_e: Vec<f64>,
-    theta: Vec<f64>,
-    v_reset: Vec<f64>,
-    v_min: Vec<f64>,
-    tau_m: Vec<f64>,
+    e_l: AlignedBuf,
+    i_e: AlignedBuf,
+    theta: AlignedBuf,
+    v_reset: AlignedBuf,
+    v_min: AlignedBuf,
+    tau_m: AlignedBuf,
     refr_input: Vec<bool>,
     refr_n: Vec<u32>,
-    p30: Vec<f64>,
-    p33: Vec<f64>,
-    y3: Vec<f64>,
-    y0: Vec<f64>,
-    refr_buf: Vec<f64>,
+    p30: AlignedBuf,
+    p33: AlignedBuf,
+    y3: AlignedBuf,
+    y0: AlignedBuf,
+    refr_buf: AlignedBuf,
     r: Vec<u32>,
     /// Spike test of the last step, per cell (scratch of `advance`).
     fire: Vec<u8>,
@@ -669,19 +674,19 @@ impl IafPscDeltaGroup {
         Ok(IafPscDeltaGroup {
             n,
             dt: h,
-            e_l: per(sets, set_of, |p| p.e_l),
-            i_e: per(sets, set_of, |p| p.i_e),
-            theta: per(sets, set_of, |p| p.theta),
-            v_reset: per(sets, set_of, |p| p.v_reset_rel),
-            v_min: per(sets, set_of, |p| p.v_min_rel),
-            tau_m: per(sets, set_of, |p| p.tau_m),
+            e_l: per_f64(sets, set_of, |p| p.e_l),
+            i_e: per_f64(sets, set_of, |p| p.i_e),
+            theta: per_f64(sets, set_of, |p| p.theta),
+            v_reset: per_f64(sets, set_of, |p| p.v_reset_rel),
+            v_min: per_f64(sets, set_of, |p| p.v_min_rel),
+            tau_m: per_f64(sets, set_of, |p| p.tau_m),
             refr_input: per(sets, set_of, |p| p.refractory_input),
             refr_n: per(sets, set_of, |p| refractory_steps(p.t_ref, h)),
-            p30: per(sets, set_of, |p| -p.tau_m / p.c_m * (-h / p.tau_m).exp_m1()),
-            p33: per(sets, set_of, |p| (-h / p.tau_m).exp()),
-            y3: per(sets, set_of, |p| p.u0),
-            y0: vec![0.0; n],
-            refr_buf: vec![0.0; n],
+            p30: per_f64(sets, set_of, |p| -p.tau_m / p.c_m * (-h / p.tau_m).exp_m1()),
+            p33: per_f64(sets, set_of, |p| (-h / p.tau_m).exp()),
+            y3: per_f64(sets, set_of, |p| p.u0),
+            y0: AlignedBuf::zeros(n),
+            refr_buf: AlignedBuf::zeros(n),
             r: vec![0; n],
             fire: vec![0; n],
         })

@@ -162,6 +162,13 @@ impl AlignedBuf {
             len,
         }
     }
+
+    /// A copy of `v`.
+    pub fn from_slice(v: &[f64]) -> AlignedBuf {
+        let mut b = AlignedBuf::zeros(v.len());
+        b.copy_from_slice(v);
+        b
+    }
 }
 
 impl std::fmt::Debug for AlignedBuf {
