@@ -1,6 +1,6 @@
 //! Kernel throughput of the model groups: 10,000 neurons advancing 1,000 steps (dt 0.001 ms)
-//! in blocks of 10 steps (inputs of a block stay cache-resident, as the engine's freshly written
-//! ring-buffer slices would), sparse synaptic input on every port plus a per-neuron current.
+//! in blocks of 10 steps, sparse synaptic input on every port plus a per-neuron current, in
+//! line-aligned buffers as the engine's blocks are.
 //! Report: time / (10,000 × 1,000) = ns per neuron-step.
 //! Time: the benchmark thread's CPU time (`common`).
 

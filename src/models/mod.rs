@@ -41,8 +41,12 @@
 //! ModelGroup::new(sets: &[ModelParams], set_of: &[u32], dt_ms: f64) -> Result<ModelGroup, ModelError>
 //! ModelGroup::len / n_ports / advance(&mut self, &mut BlockInput, &mut Vec<(u32, u32)>)
 //! ModelGroup::use_ports(&mut self, used: &[u64])   // per-neuron bitmask of ports with inputs
+//! ModelGroup::record(&mut self, vars: &[&str])     // the variables that will be sampled
 //! ModelGroup::sample(&self, var: &str, i: usize) -> Option<f64>   // V_m, threshold, ASCurrents_sum, I_syn
 //! ```
+//!
+//! Input buffers should start on a cache line ([`AlignedBuf`], as the engine's blocks do): with
+//! rows of whole vectors, a chunk that starts on a multiple of 8 then reads whole lines.
 //!
 //! ## Layout of this module
 //!
@@ -54,7 +58,8 @@
 //!   (hand-written AVX-512 lanes for GLIF, bit-identical to the compiler-vectorised ones that
 //!   `GLIFNET_PORTABLE_KERNEL=1` forces).
 //! * `lanes.rs` — what those one-pass steps share: constants per chunk or per neuron, the
-//!   vector width chunks are padded to, chunks that follow the node-type runs.
+//!   vector width chunks are padded to, chunks that follow the node-type runs (cut on whole
+//!   vectors), line-aligned buffers.
 //! * `allen.rs` — Allen `neuron_config.json` → NEST parameters (sonata-bmtk.md §5.4).
 //! * `drive.rs` — single-neuron scenario driver (spike generators / step currents with NEST's
 //!   input timing, glif.md §3.6) used by the conformance tests and `glifnet neuron`.
