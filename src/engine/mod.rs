@@ -449,7 +449,18 @@ impl<G: Group> Engine<G> {
         }
         // incoming CSR per chunk, sources in order, each source's edges in table order
         let n_chunks = chunks.len();
-        let mut per_chunk: Vec<Vec<IncomingEdge>> = vec![Vec::new(); n_chunks];
+        // sized first: doubling would copy and fault in GBs again at V1 scale
+        let mut count = vec![0usize; n_chunks];
+        for &t in &syn.target {
+            if let Some(n) = neuron_loc
+                .get(t as usize)
+                .and_then(|l| count.get_mut(l.0 as usize))
+            {
+                *n += 1;
+            }
+        }
+        let mut per_chunk: Vec<Vec<IncomingEdge>> =
+            count.iter().map(|&n| Vec::with_capacity(n)).collect();
         for src in 0..n_src {
             for k in syn.offsets[src]..syn.offsets[src + 1] {
                 let t = syn.target[k] as usize;
