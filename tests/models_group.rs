@@ -244,6 +244,39 @@ fn glif_psc_one_pass_and_multi_pass_steps_agree() {
     }
 }
 
+/// Advance a 4-port GLIF group of `n` cells over steps `t0..t0 + block`: `input_of` weights ×3
+/// on the ports where `on(i, p, step)`, currents 40 pA lower; spikes appended with global steps.
+fn advance_4_ports(
+    g: &mut ModelGroup,
+    n: usize,
+    t0: usize,
+    block: usize,
+    on: impl Fn(usize, usize, usize) -> bool,
+    spikes: &mut Vec<(u32, u32)>,
+) {
+    let mut syn = vec![0.0; block * 4 * n];
+    let mut cur = vec![0.0; block * n];
+    for s in 0..block {
+        for i in 0..n {
+            let (w, c) = input_of(i, t0 + s, 4);
+            for (p, x) in w.iter().enumerate() {
+                syn[(s * 4 + p) * n + i] = if on(i, p, t0 + s) { *x * 3.0 } else { 0.0 };
+            }
+            cur[s * n + i] = c - 40.0;
+        }
+    }
+    let mut out = Vec::new();
+    let mut input = BlockInput {
+        n_steps: block,
+        syn: &mut syn,
+        row: n,
+        consume: false,
+        current: Some(&cur),
+    };
+    g.advance(&mut input, &mut out);
+    spikes.extend(out.into_iter().map(|(i, s)| (i, s + t0 as u32)));
+}
+
 /// BMTK cells use 2 of the 4 GLIF receptor ports. `use_ports` lets a chunk skip ports that never
 /// receive weight; the skipped terms are exact zeros, so spikes and every recordable must stay
 /// bit-identical — also when it is called mid-run and a port declared unused still carries
@@ -284,28 +317,9 @@ fn glif_psc_skipping_unused_ports_changes_no_bit() {
                     g.use_ports(&used);
                 }
             }
-            let mut syn = vec![0.0; block * 4 * n];
-            let mut cur = vec![0.0; block * n];
-            for s in 0..block {
-                for i in 0..n {
-                    let (w, c) = input_of(i, t0 + s, 4);
-                    for (p, x) in w.iter().enumerate() {
-                        let on = (mask(i) >> p) & 1 == 1 && (p != 3 || t0 + s < p3_until);
-                        syn[(s * 4 + p) * n + i] = if on { *x * 3.0 } else { 0.0 };
-                    }
-                    cur[s * n + i] = c - 40.0;
-                }
-            }
-            let mut out = Vec::new();
-            let mut input = BlockInput {
-                n_steps: block,
-                syn: &mut syn,
-                row: n,
-                consume: false,
-                current: Some(&cur),
-            };
-            g.advance(&mut input, &mut out);
-            spikes.extend(out.into_iter().map(|(i, s)| (i, s + t0 as u32)));
+            let on =
+                |i: usize, p: usize, t: usize| (mask(i) >> p) & 1 == 1 && (p != 3 || t < p3_until);
+            advance_4_ports(&mut g, n, t0, block, on, &mut spikes);
         }
         let states: Vec<u64> = (0..n)
             .flat_map(|i| {
@@ -369,27 +383,7 @@ fn glif_psc_untracked_sums_change_no_spike_and_no_other_state() {
         let (mut spikes, mut states) = (Vec::new(), Vec::new());
         for b in 0..40 {
             let block = 50;
-            let mut syn = vec![0.0; block * 4 * n];
-            let mut cur = vec![0.0; block * n];
-            for s in 0..block {
-                for i in 0..n {
-                    let (w, c) = input_of(i, b * block + s, 4);
-                    for (p, x) in w.iter().enumerate() {
-                        syn[(s * 4 + p) * n + i] = *x * 3.0;
-                    }
-                    cur[s * n + i] = c - 40.0;
-                }
-            }
-            let mut out = Vec::new();
-            let mut input = BlockInput {
-                n_steps: block,
-                syn: &mut syn,
-                row: n,
-                consume: false,
-                current: Some(&cur),
-            };
-            g.advance(&mut input, &mut out);
-            spikes.extend(out.into_iter().map(|(i, s)| (i, s + (b * block) as u32)));
+            advance_4_ports(&mut g, n, b * block, block, |_, _, _| true, &mut spikes);
             for i in 0..n {
                 states.push(all.map(|v| g.sample(v, i).unwrap().to_bits()));
             }
