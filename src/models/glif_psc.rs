@@ -411,7 +411,8 @@ impl GlifPscGroup {
 
     /// Declare the variables that will be sampled. Without `ASCurrents_sum` and `I_syn` the
     /// AVX-512 step stops tracking those two sums (a load, a select and a store each per vector,
-    /// plus an add per port): at N = 10 nobody reads them. No other variable depends on them.
+    /// plus an add per port); no other variable depends on them, and runs without membrane
+    /// reports read neither.
     pub fn record(&mut self, vars: &[&str]) {
         self.sums = vars
             .iter()
