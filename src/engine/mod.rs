@@ -134,6 +134,12 @@ impl Synapses {
         let m = edges.len();
         let (mut target, mut port, mut delay, mut weight) =
             (vec![0; m], vec![0; m], vec![0; m], vec![0.0; m]);
+        // written in source order while edges come in target order: four random lines per
+        // edge, each on another page unless the pages are huge
+        hint_huge_pages(&mut target);
+        hint_huge_pages(&mut port);
+        hint_huge_pages(&mut delay);
+        hint_huge_pages(&mut weight);
         for &(s, t, p, d, w) in edges {
             let k = next[s as usize];
             next[s as usize] += 1;
@@ -148,6 +154,27 @@ impl Synapses {
             port,
             delay,
             weight,
+        }
+    }
+}
+
+/// Ask the kernel to back a large buffer that is about to be written at random with
+/// transparent huge pages (Linux, `madvise` mode): with 4 KB pages every such write also
+/// misses the TLB. A hint only: no value depends on it, and failure is ignored.
+fn hint_huge_pages<T>(v: &mut [T]) {
+    const HUGE: usize = 2 << 20;
+    let len = std::mem::size_of_val(v);
+    if len < 4 * HUGE {
+        return;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        let p = v.as_mut_ptr() as usize;
+        let (start, end) = (p.next_multiple_of(4096), (p + len) & !4095);
+        // SAFETY: `start..end` lies within `v`'s allocation and is page-aligned; MADV_HUGEPAGE
+        // changes no content and no mapping, only how later faults are served.
+        unsafe {
+            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
         }
     }
 }
