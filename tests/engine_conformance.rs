@@ -192,19 +192,23 @@ fn ctrl_c_stops_at_an_epoch_and_writes_the_spikes_so_far() {
             "run",
             "config.simulation.json",
             "--quiet",
+            "--threads",
+            "1",
             "--output-dir",
             "cut",
         ])
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // the output folder appears right before the simulation starts (dt 0.001: minutes of work)
+    // The output folder appears right before the simulation starts. At dt 0.001 the 3000 ms
+    // take about 2 s on one thread (0.8 s on two, in a fast phase of the VM), so the signal
+    // goes 0.4 s in.
     let t0 = std::time::Instant::now();
     while !ex.join("cut").exists() {
         assert!(t0.elapsed().as_secs() < 120, "run did not start");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    std::thread::sleep(std::time::Duration::from_millis(400));
     let st = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

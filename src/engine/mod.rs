@@ -122,16 +122,36 @@ impl Synapses {
     }
     /// Build from an unordered edge list; the edges of one source keep their list order.
     pub fn from_edges(n_sources: usize, edges: &[(u32, u32, u16, u32, f64)]) -> Synapses {
-        let mut counts = vec![0usize; n_sources + 1];
+        let mut degree = vec![0usize; n_sources];
         for e in edges {
-            counts[e.0 as usize + 1] += 1;
+            degree[e.0 as usize] += 1;
         }
-        for i in 0..n_sources {
-            counts[i + 1] += counts[i];
+        let mut b = SynapsesBuilder::new(&degree);
+        for &(s, t, p, d, w) in edges {
+            b.push(s, t, p, d, w);
         }
-        let offsets = counts.clone();
-        let mut next = counts;
-        let m = edges.len();
+        b.finish()
+    }
+}
+
+/// Fills a [`Synapses`] in place from edges in any source order, once every source's out-degree
+/// is known: the loader counts first and then lowers straight into the CSR, without a list of
+/// all edges beside it (2.5 GB at V1 scale). Each source's edges keep their push order.
+pub struct SynapsesBuilder {
+    syn: Synapses,
+    next: Vec<usize>,
+    pushed: usize,
+}
+
+impl SynapsesBuilder {
+    /// Room for `degree[src]` edges of every source.
+    pub fn new(degree: &[usize]) -> SynapsesBuilder {
+        let mut offsets = Vec::with_capacity(degree.len() + 1);
+        offsets.push(0);
+        for &d in degree {
+            offsets.push(offsets.last().copied().unwrap_or(0) + d);
+        }
+        let m = offsets.last().copied().unwrap_or(0);
         let (mut target, mut port, mut delay, mut weight) =
             (vec![0; m], vec![0; m], vec![0; m], vec![0.0; m]);
         // written in source order while edges come in target order: four random lines per
@@ -140,24 +160,47 @@ impl Synapses {
         hint_huge_pages(&mut port);
         hint_huge_pages(&mut delay);
         hint_huge_pages(&mut weight);
-        for &(s, t, p, d, w) in edges {
-            let k = next[s as usize];
-            next[s as usize] += 1;
-            target[k] = t;
-            port[k] = p;
-            delay[k] = d;
-            weight[k] = w;
-        }
-        Synapses {
-            offsets,
-            target,
-            port,
-            delay,
-            weight,
+        let next = offsets[..degree.len()].to_vec();
+        SynapsesBuilder {
+            syn: Synapses {
+                offsets,
+                target,
+                port,
+                delay,
+                weight,
+            },
+            next,
+            pushed: 0,
         }
     }
-}
 
+    /// The next edge of source `s`. Panics past the degree given for `s` (a caller's bug).
+    pub fn push(&mut self, s: u32, t: u32, p: u16, d: u32, w: f64) {
+        let k = self.next[s as usize];
+        assert!(
+            k < self.syn.offsets[s as usize + 1],
+            "source {s}: more edges than counted"
+        );
+        self.next[s as usize] += 1;
+        self.pushed += 1;
+        let syn = &mut self.syn;
+        (syn.target[k], syn.port[k], syn.delay[k], syn.weight[k]) = (t, p, d, w);
+    }
+
+    /// Edges pushed so far.
+    pub fn pushed(&self) -> usize {
+        self.pushed
+    }
+
+    /// The CSR. Panics unless every source got exactly its degree (a caller's bug).
+    pub fn finish(self) -> Synapses {
+        assert!(
+            self.next == self.syn.offsets[1..],
+            "synapses: fewer edges pushed than counted"
+        );
+        self.syn
+    }
+}
 /// Ask the kernel to back a large buffer that is about to be written at random with
 /// transparent huge pages (Linux, `madvise` mode): with 4 KB pages every such write also
 /// misses the TLB. A hint only: no value depends on it, and failure is ignored.

@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use crate::engine::Synapses;
+use crate::engine::{Synapses, SynapsesBuilder};
 use crate::inputs::ms_to_steps;
 use crate::models::{ModelKind, ModelParams};
 use crate::sonata::{Circuit, EdgePopulation, NodePopulation};
@@ -359,18 +359,75 @@ pub fn lower_nodes(
 /// selection) into `net.synapses` (CSR by source; each source's edges in file order, edge
 /// populations in circuit order) and `net.edge_counts`.
 pub fn add_synapses(net: &mut Network, circuit: &Circuit) -> Result<(), NetworkError> {
-    // reserved: growing by doubling would copy and fault in GBs again at V1 scale
-    let total: usize = circuit.edges.iter().map(|ep| ep.len()).sum();
-    let mut edges: Vec<(u32, u32, u16, u32, f64)> = Vec::with_capacity(total);
+    // Out-degrees first, then every edge lowered straight into its CSR place: no list of all
+    // edges beside the CSR (24 B per edge, 2.5 GB at V1 scale).
+    let mut degree = vec![0usize; net.n_neurons + net.n_virtual];
+    for ep in &circuit.edges {
+        count_sources(circuit, net, ep, &mut degree);
+    }
+    let mut csr = SynapsesBuilder::new(&degree);
     let mut edge_counts = Vec::new();
     for ep in &circuit.edges {
-        let before = edges.len();
-        lower_edges(circuit, net, ep, net.dt, &mut edges)?;
-        edge_counts.push((ep.name.clone(), edges.len() - before));
+        let before = csr.pushed();
+        lower_edges(circuit, net, ep, net.dt, &mut csr)?;
+        edge_counts.push((ep.name.clone(), csr.pushed() - before));
     }
-    net.synapses = Synapses::from_edges(net.n_neurons + net.n_virtual, &edges);
+    net.synapses = csr.finish();
     net.edge_counts = edge_counts;
     Ok(())
+}
+
+/// Add the out-degree of every source of `ep`'s edges that [`lower_edges`] will lower (an edge
+/// it would reject with an error may be counted: the error ends the lowering anyway).
+fn count_sources(circuit: &Circuit, net: &Network, ep: &EdgePopulation, degree: &mut [usize]) {
+    let src_real = net.population(&ep.source_population);
+    let src_virt = net.virtual_population(&ep.source_population);
+    if (src_real.is_none() && src_virt.is_none()) || net.population(&ep.target_population).is_none()
+    {
+        return;
+    }
+    let n_neurons = net.n_neurons as u32;
+    for i in 0..ep.len() {
+        if let Ok(Some(s)) = edge_source(circuit, ep, src_real, src_virt, n_neurons, i) {
+            degree[s as usize] += 1;
+        }
+    }
+}
+
+/// Global source index of edge `i`; `None` for a virtual node that no input drives (BMTK
+/// creates no connection for it).
+fn edge_source(
+    circuit: &Circuit,
+    ep: &EdgePopulation,
+    src_real: Option<&Population>,
+    src_virt: Option<&VirtualPopulation>,
+    n_neurons: u32,
+    i: usize,
+) -> Result<Option<u32>, NetworkError> {
+    let s = ep.source_ids[i];
+    match (
+        src_real.and_then(|p| p.gid(s)),
+        src_virt.and_then(|p| p.vid(s)),
+    ) {
+        (Some(g), _) => Ok(Some(g)),
+        (None, Some(v)) => Ok(Some(n_neurons + v)),
+        (None, None) => {
+            let undriven_virtual = src_virt.is_none()
+                && circuit
+                    .node_population(&ep.source_population)
+                    .and_then(|p| p.index_of(s).map(|k| p.is_virtual(k)))
+                    .unwrap_or(false);
+            if undriven_virtual {
+                return Ok(None);
+            }
+            Err(invalid(
+                &ep.edges_file,
+                format!("/edges/{}/source_node_id[{}]", ep.name, ep.rows.row(i)),
+                s,
+                format!("no such node in population '{}'", ep.source_population),
+            ))
+        }
+    }
 }
 
 /// Whether `lower` keeps the edges of `ep` at all: its source population is simulated or a
@@ -385,7 +442,7 @@ fn lower_edges(
     net: &Network,
     ep: &EdgePopulation,
     dt: f64,
-    out: &mut Vec<(u32, u32, u16, u32, f64)>,
+    out: &mut SynapsesBuilder,
 ) -> Result<(), NetworkError> {
     let tf = &ep.edge_types_file;
     let src_real = net.population(&ep.source_population);
@@ -417,30 +474,8 @@ fn lower_edges(
     let n_neurons = net.n_neurons as u32;
     let mut last = (f64::NAN, 0);
     for i in 0..ep.len() {
-        let s = ep.source_ids[i];
-        let src = match (
-            src_real.and_then(|p| p.gid(s)),
-            src_virt.and_then(|p| p.vid(s)),
-        ) {
-            (Some(g), _) => g,
-            (None, Some(v)) => n_neurons + v,
-            (None, None) => {
-                // a virtual node that no input drives: BMTK creates no connection for it
-                let undriven_virtual = src_virt.is_none()
-                    && circuit
-                        .node_population(&ep.source_population)
-                        .and_then(|p| p.index_of(s).map(|k| p.is_virtual(k)))
-                        .unwrap_or(false);
-                if undriven_virtual {
-                    continue;
-                }
-                return Err(invalid(
-                    &ep.edges_file,
-                    format!("/edges/{}/source_node_id[{}]", ep.name, ep.rows.row(i)),
-                    s,
-                    format!("no such node in population '{}'", ep.source_population),
-                ));
-            }
+        let Some(src) = edge_source(circuit, ep, src_real, src_virt, n_neurons, i)? else {
+            continue;
         };
         let t_id = ep.target_ids[i];
         let Some(gid) = tgt.gid(t_id) else {
@@ -505,7 +540,7 @@ fn lower_edges(
                 e.to_string(),
             )
         })?;
-        out.push((src, gid, port as u16, d as u32, w));
+        out.push(src, gid, port as u16, d as u32, w);
     }
     Ok(())
 }
