@@ -14,6 +14,7 @@
 //!   -> engine                           engine/    min-delay epochs, ring buffers, rayon chunks
 //!   -> recorders -> writers             output/    spikes h5/csv, reports, summaries, plots
 //! inputs (spike trains, poisson, clamps) inputs/
+//! one run, config -> written outputs    simulation/  the library entry point (`Simulation`)
 //! single-cell runs (AllenSDK semantics) neuron/
 //! network builder (`glifnet build`)     build/
 //! command line                          cli/ + main.rs
@@ -32,4 +33,5 @@ pub mod models;
 pub mod network;
 pub mod neuron;
 pub mod output;
+pub mod simulation;
 pub mod sonata;

@@ -1,4 +1,5 @@
-//! `glifnet` command line. Exit codes: 0 success, 1 user error (one line on stderr), 2 usage error.
+//! `glifnet` command line. Exit codes: 0 success, 1 user error (one line on stderr), 2 usage
+//! error, 130 / 143 a run stopped by SIGINT / SIGTERM (its outputs hold what was simulated).
 
 use clap::Parser;
 use glifnet::cli::{Cli, Command};
@@ -14,6 +15,11 @@ fn main() {
         Command::Plot(a) => glifnet::cli::plot::run(a),
     };
     if let Err(e) = result {
+        // a run stopped by SIGINT/SIGTERM wrote its outputs; it exits 128 + the signal
+        if let Some(i) = e.downcast_ref::<glifnet::cli::run::Interrupted>() {
+            eprintln!("{i}");
+            std::process::exit(i.code);
+        }
         eprintln!("{}", glifnet::cli::one_line_error(&e));
         std::process::exit(1);
     }

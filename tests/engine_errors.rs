@@ -110,8 +110,10 @@ fn missing_input_file() {
     );
 }
 
+/// BMTK 1.2 PointNet never refuses a rerun (with `overwrite_output_dir` false it warns and
+/// writes over its files); glifnet neither, and it never removes a file it did not write.
 #[test]
-fn existing_output_folder_without_overwrite() {
+fn existing_output_folder_without_overwrite_is_reused_and_other_files_kept() {
     let d = tempfile::tempdir().unwrap();
     write_config(
         d.path(),
@@ -120,7 +122,6 @@ fn existing_output_folder_without_overwrite() {
         json!({}),
         json!({"tstop": 10.0, "dt": 0.1}),
     );
-    // turn overwrite off and leave something in the output folder
     let p = d.path().join("config.json");
     let mut cfg: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
@@ -129,13 +130,21 @@ fn existing_output_folder_without_overwrite() {
     std::fs::write(&p, cfg.to_string()).unwrap();
     std::fs::create_dir_all(d.path().join("output")).unwrap();
     std::fs::write(d.path().join("output/old.txt"), "keep").unwrap();
-    let out = glifnet(d.path(), &["run", "config.json", "--quiet"]);
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
-    assert!(err.contains("overwrite_output_dir"), "{err}");
-    let names: Vec<_> = std::fs::read_dir(d.path().join("output"))
-        .unwrap()
-        .collect();
-    assert_eq!(names.len(), 1, "nothing added to the folder");
+    for _ in 0..2 {
+        let out = glifnet(d.path(), &["run", "config.json", "--quiet"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(d.path().join("output/old.txt")).unwrap(),
+        "keep"
+    );
+    let log = std::fs::read_to_string(d.path().join("output/log.txt")).unwrap();
+    assert!(
+        log.contains("Replaced") && log.contains("spikes.h5"),
+        "{log}"
+    );
 }

@@ -285,8 +285,8 @@ fn point_450glifs_dt0_1_same_spikes_on_2_and_3_ranks() {
 
 #[test]
 fn failure_on_rank_0_aborts_all_ranks() {
-    // only rank 0 prepares the output folder: a folder it may not overwrite fails there alone
-    // while rank 1 would wait in the first all-gather
+    // only rank 0 prepares the output folder: a folder it cannot create (a file is in the
+    // way) fails there alone while rank 1 would wait in the first all-gather
     let tmp = tempfile::tempdir().unwrap();
     let cfg = mpi_support::built_network(tmp.path(), 200.0);
     let mut c: serde_json::Value =
@@ -298,9 +298,8 @@ fn failure_on_rank_0_aborts_all_ranks() {
         r.remove("overwrite_output_dir");
     }
     std::fs::write(&cfg, c.to_string()).unwrap();
-    std::fs::create_dir_all(tmp.path().join("taken")).unwrap();
-    std::fs::write(tmp.path().join("taken/keep.txt"), "x").unwrap();
-    let out = glifnet_run(tmp.path(), 2, &["--output-dir", "taken"]);
+    std::fs::write(tmp.path().join("taken"), "x").unwrap();
+    let out = glifnet_run(tmp.path(), 2, &["--output-dir", "taken/out"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
@@ -308,7 +307,7 @@ fn failure_on_rank_0_aborts_all_ranks() {
         "{err}"
     );
     assert_eq!(
-        std::fs::read_to_string(tmp.path().join("taken/keep.txt")).unwrap(),
+        std::fs::read_to_string(tmp.path().join("taken")).unwrap(),
         "x"
     );
 }

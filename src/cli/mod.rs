@@ -7,6 +7,7 @@ pub mod inspect;
 pub mod neuron;
 pub mod plot;
 pub mod run;
+pub mod signals;
 
 use clap::{Parser, Subcommand};
 

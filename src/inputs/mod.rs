@@ -32,10 +32,10 @@ pub enum InputError {
 }
 
 /// Ticks per ms of NEST's time base (its compiled-in default).
-const TICS_PER_MS: f64 = 1000.0;
+pub const TICS_PER_MS: f64 = 1000.0;
 
 /// NEST's tics per step for resolution `dt` (None when `dt` is not a whole number of tics).
-fn tics_per_step(dt: f64) -> Option<i64> {
+pub fn tics_per_step(dt: f64) -> Option<i64> {
     let t = (dt * TICS_PER_MS).round();
     ((t - dt * TICS_PER_MS).abs() < 1e-9 * t.max(1.0) && t >= 1.0).then_some(t as i64)
 }

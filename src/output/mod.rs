@@ -5,6 +5,7 @@
 //! the `sonata` writers, and the end-of-run summary table. Every file is written to a temporary
 //! name and renamed when complete, so an interrupted or failed run never leaves half a file.
 
+pub mod files;
 pub mod plot;
 pub mod reports;
 
@@ -20,8 +21,12 @@ use crate::sonata::spikes::{
 /// Output errors name the file or folder and what was wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
-    #[error("output folder {} already exists and is not empty; set \"overwrite_output_dir\": true in the config (run or output section) or choose another --output-dir", .0.display())]
-    Exists(PathBuf),
+    #[error("{}: named by both {first} and {second}; give each output its own file", path.display())]
+    Collision {
+        path: PathBuf,
+        first: String,
+        second: String,
+    },
     #[error("{}: {msg}", path.display())]
     Io { path: PathBuf, msg: String },
     #[error(transparent)]
@@ -35,36 +40,13 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError + '_ {
     }
 }
 
-/// Make sure `dir` can receive this run's outputs: create it if missing; refuse an existing
-/// non-empty folder unless `overwrite` (then the files of this run replace older ones).
-pub fn prepare_output_dir(dir: &Path, overwrite: bool) -> Result<(), OutputError> {
-    if dir.exists() {
-        let non_empty = std::fs::read_dir(dir)
-            .map_err(io_err(dir))?
-            .next()
-            .is_some();
-        if non_empty && !overwrite {
-            return Err(OutputError::Exists(dir.to_path_buf()));
-        }
-        if !dir.is_dir() {
-            return Err(OutputError::Io {
-                path: dir.to_path_buf(),
-                msg: "exists and is not a folder".into(),
-            });
-        }
-        Ok(())
-    } else {
-        std::fs::create_dir_all(dir).map_err(io_err(dir))
-    }
-}
-
 /// Write `bytes` to `path` through a temporary file in the same folder.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out".into());
-    let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
     std::fs::write(&tmp, bytes).map_err(io_err(&tmp))?;
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
@@ -74,7 +56,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
 
 /// BMTK-style run log, kept in memory and written at the end (`log.txt` lines look like
 /// `2026-11-28 21:10:03,123 [INFO] Building cells.`).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Log {
     lines: Vec<String>,
 }
@@ -101,17 +83,6 @@ impl Log {
         s.push('\n');
         write_atomic(path, s.as_bytes())
     }
-}
-
-/// Copy of the resolved config (BMTK writes `config.json` into the output folder).
-pub fn write_config_copy(dir: &Path, resolved: &serde_json::Value) -> Result<PathBuf, OutputError> {
-    let path = dir.join("config.json");
-    let text = serde_json::to_string_pretty(resolved).map_err(|e| OutputError::Io {
-        path: path.clone(),
-        msg: e.to_string(),
-    })?;
-    write_atomic(&path, text.as_bytes())?;
-    Ok(path)
 }
 
 /// NEST's time of a step stamp: the stamp in tics divided by 1000 tics per ms (what its spike
@@ -252,20 +223,6 @@ mod tests {
         assert_eq!(stamp_ms(3, 0.1), 0.3);
         assert_eq!(stamp_ms(155003, 0.001), 155.003);
         assert_eq!(stamp_ms(1231, 0.1), 123.1);
-    }
-
-    #[test]
-    fn refuses_non_empty_folder_without_overwrite() {
-        let d = tempfile::tempdir().unwrap();
-        std::fs::write(d.path().join("x"), b"1").unwrap();
-        assert!(matches!(
-            prepare_output_dir(d.path(), false),
-            Err(OutputError::Exists(_))
-        ));
-        assert!(prepare_output_dir(d.path(), true).is_ok());
-        let sub = d.path().join("new/deeper");
-        assert!(prepare_output_dir(&sub, false).is_ok());
-        assert!(sub.is_dir());
     }
 
     #[test]
