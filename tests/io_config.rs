@@ -267,3 +267,46 @@ fn config_errors_name_file_field_value() {
     let e = SimulationConfig::load(&p).unwrap_err().to_string();
     assert!(e.contains("malformed JSON at line 1, column"), "{e}");
 }
+
+/// The SONATA specification's `300_pointneurons` layout: the root names the circuit and the
+/// simulation config, and the simulation config names the circuit again. That is a diamond,
+/// not a cycle (issue #16): BMTK reads it, and so must glifnet. A file that includes itself
+/// through its children is still refused.
+#[test]
+fn a_file_reached_twice_is_a_diamond_not_a_cycle() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path();
+    write(&root.join("circuit_config.json"), &circuit());
+    write(
+        &root.join("simulation_config.json"),
+        &json!({"manifest": {"$BASE_DIR": "${configdir}"},
+                "network": "$BASE_DIR/circuit_config.json",
+                "run": {"tstop": 100.0, "dt": 0.1},
+                "output": {"output_dir": "$BASE_DIR/output"}}),
+    );
+    write(
+        &root.join("config.json"),
+        &json!({"network": "./circuit_config.json", "simulation": "./simulation_config.json"}),
+    );
+    let c = SimulationConfig::load_with(root.join("config.json"), &opts(root)).unwrap();
+    assert_eq!(c.run.as_ref().unwrap().tstop, 100.0);
+    assert_eq!(c.networks.nodes.len(), 1);
+    assert_eq!(c.networks.nodes[0].nodes_file, root.join("network/a.h5"));
+    assert_eq!(c.networks.edges.len(), 1);
+    // every file once, root first
+    assert_eq!(
+        c.config_files,
+        [
+            root.join("config.json"),
+            root.join("circuit_config.json"),
+            root.join("simulation_config.json")
+        ]
+    );
+    // a true cycle: a -> b -> a
+    write(&root.join("a.json"), &json!({"network": "./b.json"}));
+    write(&root.join("b.json"), &json!({"simulation": "./a.json"}));
+    let e = SimulationConfig::load_with(root.join("a.json"), &opts(root)).unwrap_err();
+    assert!(matches!(e, ConfigError::IncludeCycle { .. }), "{e}");
+    let msg = e.to_string();
+    assert!(msg.contains("b.json") && msg.contains("a.json") && msg.contains("cycle"), "{msg}");
+}

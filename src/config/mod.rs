@@ -87,7 +87,15 @@ impl SimulationConfig {
         let root = absolutize(path.as_ref(), &cwd);
         let mut files = Vec::new();
         let mut origins = BTreeMap::new();
-        let mut merged = parse_file(&root, &cwd, &opts.vars, &mut files, &mut origins)?;
+        let mut stack = Vec::new();
+        let mut merged = parse_file(
+            &root,
+            &cwd,
+            &opts.vars,
+            &mut files,
+            &mut stack,
+            &mut origins,
+        )?;
         let ctx = sections::Ctx {
             cwd: &cwd,
             root: &root,
@@ -134,15 +142,36 @@ impl SimulationConfig {
 }
 
 /// Read one config file, substitute its manifest, then load and merge its `network` /
-/// `simulation` children (§3.1). Returns the merged object.
+/// `simulation` children (§3.1). Returns the merged object. `files` collects every file read
+/// (once each); `stack` holds the files being read above this one: only a file that includes
+/// itself through its own children is a cycle. A file reached twice by different routes (the
+/// SONATA example `300_pointneurons` names its circuit config from the root and again from
+/// the simulation config) is read and merged each time, as BMTK does.
 fn parse_file(
     file: &Path,
     cwd: &Path,
     user: &BTreeMap<String, Value>,
     files: &mut Vec<PathBuf>,
+    stack: &mut Vec<PathBuf>,
     origins: &mut BTreeMap<String, PathBuf>,
 ) -> Result<Map<String, Value>, ConfigError> {
-    files.push(file.to_path_buf());
+    if !files.iter().any(|f| f == file) {
+        files.push(file.to_path_buf());
+    }
+    stack.push(file.to_path_buf());
+    let obj = parse_one(file, cwd, user, files, stack, origins);
+    stack.pop();
+    obj
+}
+
+fn parse_one(
+    file: &Path,
+    cwd: &Path,
+    user: &BTreeMap<String, Value>,
+    files: &mut Vec<PathBuf>,
+    stack: &mut Vec<PathBuf>,
+    origins: &mut BTreeMap<String, PathBuf>,
+) -> Result<Map<String, Value>, ConfigError> {
     let text = std::fs::read_to_string(file).map_err(|e| ConfigError::Read {
         file: file.to_path_buf(),
         source: e,
@@ -188,7 +217,7 @@ fn parse_file(
             });
         }
         let child_path = absolutize(Path::new(&child), &dir);
-        if files.contains(&child_path) {
+        if stack.contains(&child_path) {
             return Err(ConfigError::IncludeCycle {
                 file: file.to_path_buf(),
                 field: key.into(),
@@ -197,8 +226,8 @@ fn parse_file(
         }
         obj.insert(key.into(), Value::String(child_path.display().to_string()));
         let mut child_origins = BTreeMap::new();
-        let child_obj =
-            parse_file(&child_path, cwd, user, files, &mut child_origins).map_err(|e| match e {
+        let child_obj = parse_file(&child_path, cwd, user, files, stack, &mut child_origins)
+            .map_err(|e| match e {
                 // A missing child is reported at the parent's field that names it.
                 ConfigError::Read { file: f, source } if f == child_path => ConfigError::Invalid {
                     file: file.to_path_buf(),
