@@ -234,7 +234,8 @@ impl SpecFile {
             path: path.clone(),
             msg: e.to_string(),
         })?;
-        let spec: Spec = serde_json::from_str(&text).map_err(|e| BuildError::Spec {
+        let text = crate::limits::strip_bom(&text);
+        let spec: Spec = serde_json::from_str(text).map_err(|e| BuildError::Spec {
             file: path.clone(),
             field: "(json)".into(),
             msg: e.to_string(),

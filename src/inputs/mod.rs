@@ -21,8 +21,11 @@ pub enum InputError {
     NonPositiveTime { file: PathBuf, node: u64, time: f64 },
     #[error("{}: spike time {time} ms of node {node} is not a finite number", file.display())]
     BadTime { file: PathBuf, node: u64, time: f64 },
-    #[error("input '{input}': field '{field}': {msg}")]
+    /// A field of an `inputs` block; `file` is the simulation config (filled in by
+    /// [`build_drive_for`](crate::inputs::build_drive_for)).
+    #[error("{}: inputs.{input}.{field}: {msg}", file.display())]
     Field {
+        file: PathBuf,
         input: String,
         field: String,
         msg: String,
@@ -190,6 +193,7 @@ pub fn read_clamp_table(
         msg,
     };
     let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
+    let text = crate::limits::strip_bom(&text);
     let split = |l: &str| -> Vec<String> {
         match separator {
             Some(s) if !s.trim().is_empty() => l.split(s).map(|x| x.trim().to_string()).collect(),

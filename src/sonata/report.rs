@@ -441,10 +441,10 @@ fn read_str_attr(loc: &hdf5::Location, name: &str) -> Option<String> {
 }
 
 fn open_file(path: &Path) -> Result<hdf5::File, ReportError> {
-    if !path.is_file() {
+    if let Some(msg) = crate::limits::file_problem(path) {
         return Err(ReportError::Io {
             file: path.display().to_string(),
-            msg: "no such file".to_string(),
+            msg,
         });
     }
     hdf5::File::open(path).map_err(|e| {
