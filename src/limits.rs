@@ -18,20 +18,27 @@ pub fn clip(value: impl Display) -> String {
     let s = value.to_string();
     let mut out = String::new();
     let mut n = 0;
-    let total = s.chars().count();
-    for c in s.chars() {
+    for (k, c) in s.chars().enumerate() {
         if n >= CLIP_CHARS {
+            let total = k + s[out_len_bytes(&s, k)..].chars().count();
             out.push_str(&format!("… ({total} characters)"));
             return out;
         }
         if c.is_control() {
-            out.extend(c.escape_default());
+            let e: String = c.escape_default().collect();
+            n += e.chars().count();
+            out.push_str(&e);
         } else {
             out.push(c);
+            n += 1;
         }
-        n += 1;
     }
     out
+}
+
+/// Byte offset of the `k`-th character of `s`.
+fn out_len_bytes(s: &str, k: usize) -> usize {
+    s.char_indices().nth(k).map_or(s.len(), |(b, _)| b)
 }
 
 /// `text` without a leading UTF-8 byte-order mark (accepted in every text input).
@@ -144,6 +151,10 @@ mod tests {
         assert!(c.starts_with(&"x".repeat(80)));
         assert!(c.ends_with("… (1000 characters)"), "{c}");
         assert!(c.chars().count() < 110);
+        // escapes count towards the limit: 2 MB of NULs stay a short line
+        let c = clip("\0".repeat(1 << 21));
+        assert!(c.chars().count() < 120, "{c}");
+        assert!(c.ends_with("(2097152 characters)"), "{c}");
     }
 
     #[test]

@@ -232,7 +232,7 @@ impl SpecFile {
         };
         let text = std::fs::read_to_string(&path).map_err(|e| BuildError::Io {
             path: path.clone(),
-            msg: e.to_string(),
+            msg: crate::limits::io_reason(&e),
         })?;
         let text = crate::limits::strip_bom(&text);
         let spec: Spec = serde_json::from_str(text).map_err(|e| BuildError::Spec {

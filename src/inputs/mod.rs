@@ -32,6 +32,12 @@ pub enum InputError {
     },
     #[error("{}: {msg}", file.display())]
     File { file: PathBuf, msg: String },
+    /// A spike file that could not be read (the error names the file).
+    #[error(transparent)]
+    Spikes(#[from] crate::sonata::spikes::SpikeError),
+    /// A node set that selects nothing usable (the error names the config file and field).
+    #[error(transparent)]
+    Circuit(#[from] crate::sonata::SonataError),
 }
 
 /// Ticks per ms of NEST's time base (its compiled-in default).

@@ -52,7 +52,7 @@ fn select(
             &cfg.config_path,
             &format!("inputs.{}.node_set", input.name),
         )
-        .map_err(|e| field_err(input, "node_set", e.to_string()))
+        .map_err(InputError::from)
 }
 
 /// `e` with the simulation config named as its file (field errors are made without it).
@@ -247,10 +247,7 @@ fn spike_input(
             format!("{}: {p}", file.display()),
         ));
     }
-    let trains = read_spikes(&file).map_err(|e| InputError::File {
-        file: file.clone(),
-        msg: e.to_string(),
-    })?;
+    let trains = read_spikes(&file)?;
     for sel in select(cfg, circuit, input)? {
         let Some(vp) = net.virtual_population(&sel.population) else {
             continue;

@@ -538,7 +538,7 @@ fn lower_edges(
                 field,
                 d_ms,
                 format!(
-                    "{d} steps at dt = {dt} ms; at most {MAX_DELAY_STEPS} steps ({} ms) are supported",
+                    "{d} steps at dt = {dt} ms; at most {MAX_DELAY_STEPS} steps (about {:.4e} ms) are supported",
                     f64::from(MAX_DELAY_STEPS) * dt
                 ),
             ));

@@ -48,7 +48,11 @@ impl JsonCache {
                 types_file,
                 format!("line {line}: dynamics_params"),
                 value,
-                format!("cannot read {}: {e}", path.display()),
+                format!(
+                    "cannot read {}: {}",
+                    path.display(),
+                    crate::limits::io_reason(&e)
+                ),
             )
         })?;
         let text = crate::limits::strip_bom(&text);

@@ -340,15 +340,17 @@ pub(crate) fn edge_types_from_table(t: &TypeTable) -> Result<BTreeMap<u64, EdgeT
     let mut out = BTreeMap::new();
     for (r, row) in t.rows.iter().enumerate() {
         let line = t.lines[r];
-        let id = match &row[id_col] {
-            Value::Int(i) if *i >= 0 && *i <= i64::from(u32::MAX) => *i as u64,
-            other => {
+        // a float column (e.g. one NaN among the ids) still holds integer ids
+        let id = match row[id_col].as_i64() {
+            Some(i) if (0..=i64::from(u32::MAX)).contains(&i) => i as u64,
+            _ => {
+                let other = &row[id_col];
                 return Err(SonataError::invalid(
                     &t.file,
                     format!("line {line}: edge_type_id"),
                     other,
                     "expected a non-negative 32-bit integer",
-                ))
+                ));
             }
         };
         let attributes: BTreeMap<String, Value> =
@@ -364,12 +366,16 @@ pub(crate) fn edge_types_from_table(t: &TypeTable) -> Result<BTreeMap<u64, EdgeT
                         x,
                         "not a finite number (write NULL for a missing value)",
                     )),
-                    None => Err(SonataError::invalid(
-                        &t.file,
-                        format!("line {line}: {k}"),
-                        v,
-                        "expected a number",
-                    )),
+                    // a number in a column typed as text by another row's value
+                    None => match v.as_str().map(|s| s.trim().parse::<f64>()) {
+                        Some(Ok(x)) if x.is_finite() => Ok(Some(x)),
+                        _ => Err(SonataError::invalid(
+                            &t.file,
+                            format!("line {line}: {k}"),
+                            v,
+                            "expected a number",
+                        )),
+                    },
                 },
             }
         };

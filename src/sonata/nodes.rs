@@ -528,15 +528,17 @@ pub(crate) fn node_types_from_table(t: &TypeTable) -> Result<BTreeMap<u64, NodeT
     let mut out = BTreeMap::new();
     for (r, row) in t.rows.iter().enumerate() {
         let line = t.lines[r];
-        let id = match &row[id_col] {
-            Value::Int(i) if *i >= 0 => *i as u64,
-            other => {
+        // a float column (e.g. one NaN among the ids) still holds integer ids
+        let id = match row[id_col].as_i64() {
+            Some(i) if i >= 0 => i as u64,
+            _ => {
+                let other = &row[id_col];
                 return Err(SonataError::invalid(
                     &t.file,
                     format!("line {line}: node_type_id"),
                     other,
                     "expected a non-negative integer",
-                ))
+                ));
             }
         };
         let attributes: BTreeMap<String, Value> =
