@@ -107,6 +107,17 @@ pub fn available_memory() -> Option<u64> {
     Some(kb.saturating_mul(1024))
 }
 
+/// A number as a person would write it: plain when short (`0.1`, `200`), else in exponent form
+/// (`1e-9` rather than `0.000000001`).
+pub fn fmt_num(x: f64) -> String {
+    let plain = format!("{x}");
+    if plain.len() > 10 {
+        format!("{x:e}")
+    } else {
+        plain
+    }
+}
+
 /// `bytes` for people: "51.2 GB", "840 MB", "12 kB" (decimal units).
 pub fn fmt_bytes(bytes: f64) -> String {
     const UNITS: [&str; 7] = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
@@ -129,7 +140,12 @@ pub fn fmt_bytes(bytes: f64) -> String {
 /// exceed the budget: "needs 51.2 GB, more than the 20.1 GB of memory available".
 pub fn over_budget(need: f64) -> Option<String> {
     let budget = memory_budget();
-    (!(need <= budget as f64)).then(|| {
+    // NaN counts as too big
+    let fits = matches!(
+        need.partial_cmp(&(budget as f64)),
+        Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal)
+    );
+    (!fits).then(|| {
         format!(
             "needs {}, more than the {} of memory available",
             fmt_bytes(need),
@@ -163,6 +179,8 @@ mod tests {
         assert_eq!(fmt_bytes(840e6), "840 MB");
         assert_eq!(fmt_bytes(12.0), "12 B");
         assert_eq!(fmt_bytes(f64::INFINITY), "inf EB");
+        assert_eq!(fmt_num(1e-9), "1e-9");
+        assert_eq!(fmt_num(0.1), "0.1");
     }
 
     #[test]

@@ -633,7 +633,7 @@ fn cases_issue22() -> Vec<Case> {
             expect: &[
                 "edge_types.csv",
                 "delay",
-                "run.dt",
+                "run.dt = 1e-9 ms",
                 "ring buffer",
                 "memory available",
             ],

@@ -313,8 +313,9 @@ fn plan_edges(sf: &SpecFile, pops: &[Population]) -> Result<Vec<EdgeGroup>, Buil
                     sf.err(
                         format!("{f}.{side}"),
                         format!(
-                            "node type {} of population {:?} has no positions (the gaussian rule needs them)",
-                            t.node_type_id, pop.name
+                            "node type {} of population \"{}\" has no positions (the gaussian rule needs them)",
+                            t.node_type_id,
+                            crate::limits::clip(&pop.name)
                         ),
                     )
                 };

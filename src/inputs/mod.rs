@@ -58,7 +58,8 @@ pub fn stamp_step(t_ms: f64, dt: f64) -> u64 {
             n -= n.rem_euclid(tps);
             let ms = n as f64 * (1.0 / tps as f64) * (tps as f64 / TICS_PER_MS);
             if ms < t_ms {
-                n += tps;
+                // saturating: a time past i64 tics must stay far in the future, not wrap
+                n = n.saturating_add(tps);
             }
             (n / tps).max(0) as u64
         }
@@ -309,6 +310,8 @@ mod tests {
         assert_eq!(stamp_step(1.176, 0.001), 1176);
         assert_eq!(stamp_step(1.1761, 0.001), 1177);
         assert_eq!(stamp_step(2998.693, 0.01), 299870);
+        // far beyond the tic range: saturates in the future instead of wrapping to step 0
+        assert!(stamp_step(1e300, 0.1) > 1 << 50);
     }
 
     #[test]

@@ -633,7 +633,8 @@ fn check_ring_buffers(
         field,
         ms,
         format!(
-            "at run.dt = {dt} ms this delay is {steps} steps; the ring buffers of {} cells in {} model group(s) then need {} buckets each, which {why}",
+            "at run.dt = {} ms this delay is {steps} steps; the ring buffers of {} cells in {} model group(s) then need {} buckets each, which {why}",
+            crate::limits::fmt_num(dt),
             net.n_neurons,
             net.kinds.len(),
             buckets
