@@ -1037,6 +1037,24 @@ fn cases_issue22() -> Vec<Case> {
             expect: &["lgn_v1_edge_types.csv", "line 2", "delay", "inf"],
         },
         Case {
+            name: "clamp_table_amplitude_nan",
+            feature: Run,
+            mutate: |d| {
+                write(
+                    &d.join("inputs/clamp.csv"),
+                    "timestamps amps\n10.0 100.0\n20.0 nan\n30.0 0.0\n",
+                );
+                add_input(
+                    d,
+                    "clamp",
+                    serde_json::json!({"input_type": "csv", "module": "IClamp",
+                        "node_set": "v1", "file": "$INPUT_DIR/clamp.csv"}),
+                );
+            },
+            args: RUN,
+            expect: &["clamp.csv", "row 3", "amps", "nan"],
+        },
+        Case {
             name: "edge_types_nsyns_text",
             feature: Run,
             mutate: |d| {
@@ -1181,6 +1199,21 @@ fn cases_issue22() -> Vec<Case> {
             },
             args: RUN,
             expect: &["config.simulation.json", "tstop", "…"],
+        },
+        Case {
+            name: "build_component_file_missing",
+            feature: Run,
+            // fails after nodes and edges were written into output/.glifnet-build-tmp: the
+            // temporary folder must go too (checked for every case)
+            mutate: |d| {
+                edit(
+                    &d.join("spec.json"),
+                    "\"lif.json\": {\"V_th\": -50.0}",
+                    "\"lif.json\": \"missing.json\"",
+                )
+            },
+            args: BUILD,
+            expect: &["missing.json", "no such file"],
         },
         Case {
             name: "build_spec_unknown_field",

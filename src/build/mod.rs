@@ -50,7 +50,7 @@ pub enum BuildError {
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> BuildError + '_ {
     move |e| BuildError::Io {
         path: path.to_path_buf(),
-        msg: e.to_string(),
+        msg: crate::limits::io_reason(&e),
     }
 }
 
@@ -520,7 +520,8 @@ fn write_all(
                 Value::String(rel) => {
                     let src = sf.dir().join(rel);
                     let bytes = std::fs::read(&src).map_err(io_err(&src))?;
-                    let parsed: Result<Value, _> = serde_json::from_slice(&bytes);
+                    let parsed: Result<Value, _> =
+                        serde_json::from_slice(crate::limits::strip_bom_bytes(&bytes));
                     if !matches!(parsed, Ok(Value::Object(_))) {
                         return Err(sf.err(
                             format!("components.{kind}.{fname}"),

@@ -199,7 +199,8 @@ pub fn read_clamp_table(
         file: path.to_path_buf(),
         msg,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| err(format!("cannot read: {}", crate::limits::io_reason(&e))))?;
     let text = crate::limits::strip_bom(&text);
     let split = |l: &str| -> Vec<String> {
         match separator {
@@ -213,7 +214,7 @@ pub fn read_clamp_table(
         header.iter().position(|h| h == name).ok_or_else(|| {
             err(format!(
                 "missing column '{name}' (header: {})",
-                header.join(" ")
+                crate::limits::clip(header.join(" "))
             ))
         })
     };
@@ -222,12 +223,18 @@ pub fn read_clamp_table(
     for (k, l) in lines.enumerate() {
         let f = split(l);
         let get = |i: usize, name: &str| -> Result<f64, InputError> {
-            f.get(i).and_then(|s| s.parse::<f64>().ok()).ok_or_else(|| {
-                err(format!(
-                    "row {}: column '{name}': bad value in '{l}'",
-                    k + 2
-                ))
-            })
+            let cell = f.get(i).map(String::as_str).unwrap_or("");
+            cell.parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite())
+                .ok_or_else(|| {
+                    err(format!(
+                        "row {}: column '{name}' = '{}': not a finite number (line '{}')",
+                        k + 2,
+                        crate::limits::clip(cell),
+                        crate::limits::clip(l)
+                    ))
+                })
         };
         rows.push((get(ti, time_col)?, get(ai, amp_col)?));
     }
