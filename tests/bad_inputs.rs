@@ -3,7 +3,14 @@
 //! * exit code 1,
 //! * one line on stderr naming the file, the field and the value (case-insensitive),
 //! * no panic text,
-//! * no output files left behind (only a run log may remain in `output/`).
+//! * no output files left behind (only a run log may remain in `output/`),
+//! * (issue #22) no stderr line longer than 600 characters, no Rust debug text (`Some(`,
+//!   `None)`), and no `.glifnet-build-tmp/` left by `glifnet build`.
+//!
+//! An `expect` entry starting with `!` must NOT appear in the message (e.g. a per-edge h5 value
+//! must not be blamed on the edge-types CSV). `cases_issue7` is the original corpus,
+//! `cases_issue22` the cases of issue #22 (delays that wrap, NaN/inf, sizes refused before
+//! allocating, clear errors) and more of the same kind.
 //!
 //! The baseline network (4 v1 cells: 2 glif_psc + 2 iaf_psc_alpha, 3 virtual lgn cells,
 //! recurrent and input edges, an input spike file) is generated here; nothing is read from the
