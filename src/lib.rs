@@ -29,6 +29,7 @@ pub mod config;
 pub mod distributed;
 pub mod engine;
 pub mod inputs;
+pub mod limits;
 pub mod models;
 pub mod network;
 pub mod neuron;

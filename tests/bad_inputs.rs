@@ -3,7 +3,14 @@
 //! * exit code 1,
 //! * one line on stderr naming the file, the field and the value (case-insensitive),
 //! * no panic text,
-//! * no output files left behind (only a run log may remain in `output/`).
+//! * no output files left behind (only a run log may remain in `output/`),
+//! * (issue #22) no stderr line longer than 600 characters, no Rust debug text (`Some(`,
+//!   `None)`), and no `.glifnet-build-tmp/` left by `glifnet build`.
+//!
+//! An `expect` entry starting with `!` must NOT appear in the message (e.g. a per-edge h5 value
+//! must not be blamed on the edge-types CSV). `cases_issue7` is the original corpus,
+//! `cases_issue22` the cases of issue #22 (delays that wrap, NaN/inf, sizes refused before
+//! allocating, clear errors) and more of the same kind.
 //!
 //! The baseline network (4 v1 cells: 2 glif_psc + 2 iaf_psc_alpha, 3 virtual lgn cells,
 //! recurrent and input edges, an input spike file) is generated here; nothing is read from the
@@ -179,6 +186,37 @@ const CIRCUIT_JSON: &str = r#"{
   }
 }"#;
 
+/// A small `glifnet build` spec (issue #22 builder cases).
+const BUILD_SPEC: &str = r#"{
+  "seed": 3,
+  "components": {"cell_models": {"lif.json": {"V_th": -50.0}},
+                 "synaptic_models": {"exc.json": {}}},
+  "populations": [
+    {"name": "a", "node_types": [{"node_type_id": 10, "count": 20,
+      "model_template": "nest:iaf_psc_alpha", "dynamics_params": "lif.json"}]},
+    {"name": "in", "virtual": true, "node_types": [{"count": 5}]}
+  ],
+  "edges": [{"source": {"population": "in"}, "target": {"population": "a"},
+             "connection": {"rule": "fixed_probability", "p": 0.5}, "syn_weight": 2.0, "delay": 1.5,
+             "dynamics_params": "exc.json"}],
+  "inputs": [{"name": "drive", "population": "in", "rate_hz": 10.0}],
+  "simulation": {"tstop": 100.0, "dt": 0.1}
+}"#;
+
+/// A GLIF1 Allen `neuron_config.json` (SI units) for the `glifnet neuron` cases.
+const ALLEN_CELL_JSON: &str = r#"{
+  "El": 0.0, "El_reference": -0.07, "dt": 5e-5, "R_input": 2e8, "C": 1e-10,
+  "asc_tau_array": [0.01, 0.1], "asc_amp_array": [0.0, 0.0], "init_AScurrents": [0.0, 0.0],
+  "spike_cut_length": 10, "th_inf": 0.02, "th_adapt": null, "coeffs": {},
+  "init_voltage": 0.0, "init_threshold": 0.02,
+  "voltage_dynamics_method": {"name": "linear_forward_euler", "params": {}},
+  "threshold_dynamics_method": {"name": "inf", "params": {}},
+  "AScurrent_dynamics_method": {"name": "none", "params": {}},
+  "voltage_reset_method": {"name": "zero", "params": {}},
+  "threshold_reset_method": {"name": "inf", "params": {}},
+  "AScurrent_reset_method": {"name": "none", "params": {}}
+}"#;
+
 fn simulation_json(reports: bool) -> String {
     let reports = if reports {
         r#", "reports": {"v_report": {"module": "membrane_report", "cells": "v1",
@@ -282,6 +320,9 @@ fn make_net(d: &Path) {
         tstart: 0.0,
         dt: 0.1,
     };
+    // For the builder and single-neuron cases: a small build spec and an Allen neuron_config.
+    write(&d.join("spec.json"), BUILD_SPEC);
+    write(&d.join("cell.json"), ALLEN_CELL_JSON);
     let mut w =
         glifnet::sonata::report::ReportWriter::create(&d.join("report.h5"), &layout).unwrap();
     w.push_rows(&vec![-70.0; 4 * 100]).unwrap();
@@ -322,6 +363,41 @@ fn json_set(path: &Path, pointer: &str, value: serde_json::Value) {
     std::fs::write(path, serde_json::to_string_pretty(&j).unwrap()).unwrap();
 }
 
+/// Set (create or replace) the float column `name` of group 0 of an edges file.
+fn edge_column(path: &Path, pop: &str, name: &str, values: &[f64]) {
+    h5_edit(path, |h| {
+        let g = h.group(&format!("edges/{pop}/0")).unwrap();
+        if g.link_exists(name) {
+            g.unlink(name).unwrap();
+        }
+        ds(&g, name, values);
+    })
+}
+
+/// Append `"key": value` to an `inputs` block of the simulation config.
+fn add_input(d: &Path, name: &str, block: serde_json::Value) {
+    let p = d.join("config.simulation.json");
+    let mut j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    j["inputs"][name] = block;
+    std::fs::write(&p, serde_json::to_string_pretty(&j).unwrap()).unwrap();
+}
+
+fn poisson_block(extra: serde_json::Value) -> serde_json::Value {
+    let mut b = serde_json::json!({"input_type": "poisson", "module": "poisson", "node_set": "v1",
+        "rate": 10.0, "weight": 5.0});
+    for (k, v) in extra.as_object().unwrap() {
+        b[k] = v.clone();
+    }
+    b
+}
+
+fn prepend_bom(path: &Path) {
+    let mut b = b"\xEF\xBB\xBF".to_vec();
+    b.extend(std::fs::read(path).unwrap());
+    std::fs::write(path, b).unwrap();
+}
+
 // ------------------------------------------------------------------------------------------
 // Cases.
 
@@ -340,6 +416,888 @@ struct Case {
 const RUN: &[&str] = &["run", "{d}/config.simulation.json"];
 
 fn cases() -> Vec<Case> {
+    let mut v = cases_issue7();
+    v.extend(cases_issue22());
+    v
+}
+
+const BUILD: &[&str] = &["build", "{d}/spec.json", "-o", "{d}/output"];
+
+/// Issue #22 ("Nothing lost, nothing silently wrong"): items 3, 4, 11, 13 and more of the same
+/// kind. An `expect` entry starting with `!` must NOT appear in the message.
+fn cases_issue22() -> Vec<Case> {
+    use Feature::*;
+    vec![
+        // ---- item 3: delays that do not fit in u32 steps must not wrap -----------------
+        Case {
+            name: "delay_wraps_u32_edge_types",
+            feature: Run,
+            // 429496731.6 ms at dt 0.1 = 2^32 + 20 steps: wrapped, it acted as 2 ms
+            mutate: |d| {
+                edit(
+                    &d.join("network/v1_v1_edge_types.csv"),
+                    "e2e.json 2.0",
+                    "e2e.json 429496731.6",
+                )
+            },
+            args: RUN,
+            expect: &["v1_v1_edge_types.csv", "delay", "429496731.6", "steps"],
+        },
+        Case {
+            name: "delay_wraps_u32_h5_column",
+            feature: Run,
+            mutate: |d| {
+                edge_column(
+                    &d.join("network/v1_v1_edges.h5"),
+                    "v1_to_v1",
+                    "delay",
+                    &[2.0, 429496731.6, 2.0, 2.0],
+                )
+            },
+            args: RUN,
+            expect: &[
+                "v1_v1_edges.h5",
+                "/edges/v1_to_v1/0/delay[1]",
+                "429496731.6",
+                "!v1_v1_edge_types.csv:",
+            ],
+        },
+        // ---- item 4: NaN / inf in numbers the model uses ------------------------------
+        Case {
+            name: "h5_nsyns_nan",
+            feature: Run,
+            mutate: |d| {
+                edge_column(
+                    &d.join("network/lgn_v1_edges.h5"),
+                    "lgn_to_v1",
+                    "nsyns",
+                    &[1.0, 1.0, f64::NAN, 1.0, 1.0, 1.0],
+                )
+            },
+            args: RUN,
+            expect: &["lgn_v1_edges.h5", "/edges/lgn_to_v1/0/nsyns[2]", "NaN"],
+        },
+        Case {
+            name: "h5_delay_nan",
+            feature: Run,
+            mutate: |d| {
+                edge_column(
+                    &d.join("network/v1_v1_edges.h5"),
+                    "v1_to_v1",
+                    "delay",
+                    &[2.0, 2.0, 2.0, f64::NAN],
+                )
+            },
+            args: RUN,
+            expect: &["v1_v1_edges.h5", "/edges/v1_to_v1/0/delay[3]", "NaN"],
+        },
+        Case {
+            name: "h5_syn_weight_nan",
+            feature: Run,
+            mutate: |d| {
+                edge_column(
+                    &d.join("network/lgn_v1_edges.h5"),
+                    "lgn_to_v1",
+                    "syn_weight",
+                    &[f64::NAN, 40.0, 40.0, 40.0, 40.0, 40.0],
+                )
+            },
+            args: RUN,
+            expect: &["lgn_v1_edges.h5", "/edges/lgn_to_v1/0/syn_weight[0]", "NaN"],
+        },
+        Case {
+            name: "h5_syn_weight_inf",
+            feature: Run,
+            mutate: |d| {
+                edge_column(
+                    &d.join("network/lgn_v1_edges.h5"),
+                    "lgn_to_v1",
+                    "syn_weight",
+                    &[40.0, 40.0, 40.0, 40.0, f64::NEG_INFINITY, 40.0],
+                )
+            },
+            args: RUN,
+            expect: &["lgn_v1_edges.h5", "syn_weight[4]", "-inf"],
+        },
+        Case {
+            name: "edge_types_delay_nan",
+            feature: Run,
+            // was read as missing and replaced by NEST's default 1.0 ms
+            mutate: |d| {
+                edit(
+                    &d.join("network/v1_v1_edge_types.csv"),
+                    "exc.json 2.0",
+                    "exc.json NaN",
+                )
+            },
+            args: RUN,
+            expect: &["v1_v1_edge_types.csv", "line 3", "delay", "NaN"],
+        },
+        Case {
+            name: "edge_types_nsyns_inf",
+            feature: Run,
+            mutate: |d| {
+                let p = d.join("network/lgn_v1_edge_types.csv");
+                let s = std::fs::read_to_string(&p).unwrap();
+                let s = s.replace("delay\r\n", "delay nsyns\r\n");
+                let s = s.replacen("2.0\r\n", "2.0 3\r\n", 1);
+                write(
+                    &p,
+                    &s.replacen("exc.json 2.0\r\n", "exc.json 2.0 inf\r\n", 1),
+                );
+            },
+            args: RUN,
+            expect: &["lgn_v1_edge_types.csv", "nsyns", "inf"],
+        },
+        Case {
+            name: "weight_product_overflows",
+            feature: Run,
+            // finite nsyns (h5) x finite syn_weight (CSV) = inf: blamed on the h5 column
+            mutate: |d| {
+                edge_column(
+                    &d.join("network/v1_v1_edges.h5"),
+                    "v1_to_v1",
+                    "nsyns",
+                    &[1.0, 1e308, 1.0, 1.0],
+                )
+            },
+            args: RUN,
+            expect: &["v1_v1_edges.h5", "/edges/v1_to_v1/0/nsyns[1]", "inf"],
+        },
+        Case {
+            name: "node_dynamics_params_nan",
+            feature: Run,
+            mutate: |d| {
+                h5_edit(&d.join("network/v1_nodes.h5"), |h| {
+                    let g = h.create_group("nodes/v1/0/dynamics_params").unwrap();
+                    ds(&g, "V_th", &[-50.0, f64::NAN, -40.0, -40.0]);
+                })
+            },
+            args: RUN,
+            expect: &["v1_nodes.h5", "/nodes/v1/0/dynamics_params/V_th[1]", "NaN"],
+        },
+        Case {
+            name: "node_types_id_nan",
+            feature: Run,
+            mutate: |d| {
+                edit(
+                    &d.join("network/v1_node_types.csv"),
+                    "101 point_neuron",
+                    "NaN point_neuron",
+                )
+            },
+            args: RUN,
+            expect: &["v1_node_types.csv", "node_type_id", "NaN"],
+        },
+        Case {
+            name: "input_spike_time_nan",
+            feature: Run,
+            mutate: |d| {
+                h5_edit(&d.join("inputs/lgn_spikes.h5"), |h| {
+                    let t = h.dataset("spikes/lgn/timestamps").unwrap();
+                    let mut v = t.read_raw::<f64>().unwrap();
+                    v[5] = f64::NAN;
+                    t.write(&v).unwrap();
+                })
+            },
+            args: RUN,
+            expect: &["lgn_spikes.h5", "timestamps", "NaN"],
+        },
+        Case {
+            name: "current_clamp_amp_not_a_number",
+            feature: Run,
+            mutate: |d| {
+                add_input(
+                    d,
+                    "clamp",
+                    serde_json::json!({"input_type": "current_clamp", "module": "IClamp",
+                        "node_set": "v1", "amp": "NaN", "delay": 10.0, "duration": 50.0}),
+                )
+            },
+            args: RUN,
+            expect: &["config.simulation.json", "amp", "NaN"],
+        },
+        Case {
+            name: "poisson_weight_not_finite",
+            feature: Run,
+            mutate: |d| add_input(d, "bg", poisson_block(serde_json::json!({"weight": "inf"}))),
+            args: RUN,
+            expect: &["config.simulation.json", "inputs.bg.weight", "inf"],
+        },
+        // ---- item 11: sizes checked before allocating ---------------------------------
+        Case {
+            name: "dt_tiny_ring_buffer",
+            feature: Run,
+            mutate: |_| {},
+            args: &[
+                "run",
+                "{d}/config.simulation.json",
+                "--dt",
+                "1e-9",
+                "--tstop",
+                "200",
+            ],
+            expect: &[
+                "edge_types.csv",
+                "delay",
+                "run.dt = 1e-9 ms",
+                "ring buffer",
+                "memory available",
+            ],
+        },
+        Case {
+            name: "delay_huge_ring_buffer",
+            feature: Run,
+            // 2e8 ms = 2e9 steps: fits u32, but 2^31 buckets per model group do not fit
+            mutate: |d| {
+                edge_column(
+                    &d.join("network/v1_v1_edges.h5"),
+                    "v1_to_v1",
+                    "delay",
+                    &[2.0, 2.0, 2e8, 2.0],
+                )
+            },
+            args: RUN,
+            expect: &[
+                "v1_v1_edges.h5",
+                "delay[2]",
+                "200000000",
+                "memory available",
+            ],
+        },
+        Case {
+            name: "poisson_rate_huge",
+            feature: Run,
+            mutate: |d| add_input(d, "bg", poisson_block(serde_json::json!({"rate": 1e12}))),
+            args: RUN,
+            expect: &[
+                "config.simulation.json",
+                "inputs.bg.rate",
+                "1000000000000",
+                "events",
+            ],
+        },
+        Case {
+            name: "poisson_start_after_stop",
+            feature: Run,
+            mutate: |d| {
+                add_input(
+                    d,
+                    "bg",
+                    poisson_block(serde_json::json!({"start": 150.0, "stop": 50.0})),
+                )
+            },
+            args: RUN,
+            expect: &["config.simulation.json", "inputs.bg.start", "150", "50"],
+        },
+        Case {
+            name: "poisson_rate_negative",
+            feature: Run,
+            mutate: |d| add_input(d, "bg", poisson_block(serde_json::json!({"rate": -3.0}))),
+            args: RUN,
+            expect: &["config.simulation.json", "inputs.bg.rate", "-3"],
+        },
+        Case {
+            name: "manifest_doubling",
+            feature: Run,
+            mutate: |d| {
+                let mut m = serde_json::Map::new();
+                m.insert("$BASE_DIR".into(), "${configdir}".into());
+                m.insert("$OUTPUT_DIR".into(), "$BASE_DIR/output".into());
+                m.insert("$INPUT_DIR".into(), "$BASE_DIR/inputs".into());
+                m.insert("$V0".into(), "x".into());
+                for k in 1..=40 {
+                    m.insert(format!("$V{k}"), format!("$V{0}$V{0}", k - 1).into());
+                }
+                json_set(
+                    &d.join("config.simulation.json"),
+                    "/manifest",
+                    serde_json::Value::Object(m),
+                );
+            },
+            args: RUN,
+            expect: &["config.simulation.json", "manifest.$V", "bytes"],
+        },
+        Case {
+            name: "build_node_count_huge",
+            feature: Run,
+            mutate: |d| {
+                edit(
+                    &d.join("spec.json"),
+                    "\"count\": 20",
+                    "\"count\": 1000000000000",
+                )
+            },
+            args: BUILD,
+            expect: &[
+                "spec.json",
+                "populations[0].node_types[0].count",
+                "1000000000000",
+            ],
+        },
+        Case {
+            name: "build_node_count_over_memory",
+            feature: Run,
+            // fits u32 ids, not memory: 4e9 nodes with 64+ bytes each
+            mutate: |d| {
+                edit(
+                    &d.join("spec.json"),
+                    "\"count\": 20",
+                    "\"count\": 4000000000",
+                )
+            },
+            args: BUILD,
+            expect: &["spec.json", "count", "4000000000"],
+        },
+        Case {
+            name: "build_scale_huge",
+            feature: Run,
+            mutate: |_| {},
+            args: &[
+                "build",
+                "{d}/spec.json",
+                "-o",
+                "{d}/output",
+                "--scale",
+                "1e12",
+            ],
+            expect: &["spec.json", "count", "scale"],
+        },
+        Case {
+            name: "build_input_rate_huge",
+            feature: Run,
+            mutate: |d| {
+                edit(
+                    &d.join("spec.json"),
+                    "\"rate_hz\": 10.0",
+                    "\"rate_hz\": 1e12",
+                )
+            },
+            args: BUILD,
+            expect: &["spec.json", "inputs[0].rate_hz", "1000000000000"],
+        },
+        Case {
+            name: "build_input_start_after_stop",
+            feature: Run,
+            mutate: |d| {
+                edit(
+                    &d.join("spec.json"),
+                    "\"rate_hz\": 10.0",
+                    // stop_ms defaults to simulation.tstop = 100 ms
+                    "\"rate_hz\": 10.0, \"start_ms\": 500.0",
+                )
+            },
+            args: BUILD,
+            expect: &["spec.json", "inputs[0]", "500"],
+        },
+        Case {
+            name: "neuron_spike_train_rate_huge",
+            feature: Run,
+            mutate: |_| {},
+            args: &[
+                "neuron",
+                "{d}/cell.json",
+                "--spike-train",
+                "regular:1e12",
+                "--weight",
+                "100",
+                "-o",
+                "{d}/output/n",
+            ],
+            expect: &["--spike-train", "regular", "1000000000000", "spikes"],
+        },
+        // ---- item 13: clear errors ----------------------------------------------------
+        Case {
+            name: "node_types_huge_nul_header",
+            feature: Run,
+            // a 2 MB header of NUL bytes: the message echoes at most ~80 characters of it
+            mutate: |d| {
+                let mut b = vec![0u8; 2 << 20];
+                b.extend_from_slice(b"\n100\n");
+                std::fs::write(d.join("network/v1_node_types.csv"), b).unwrap();
+            },
+            args: RUN,
+            expect: &["v1_node_types.csv", "node_type_id", "characters)"],
+        },
+        Case {
+            name: "nodes_file_is_a_directory",
+            feature: Run,
+            mutate: |d| {
+                let p = d.join("network/v1_nodes.h5");
+                std::fs::remove_file(&p).unwrap();
+                std::fs::create_dir(&p).unwrap();
+            },
+            args: RUN,
+            expect: &["v1_nodes.h5", "is a directory", "!no such file"],
+        },
+        Case {
+            name: "edge_types_symlink_loop",
+            feature: Run,
+            mutate: |d| {
+                let p = d.join("network/v1_v1_edge_types.csv");
+                std::fs::remove_file(&p).unwrap();
+                std::os::unix::fs::symlink(&p, &p).unwrap();
+            },
+            args: RUN,
+            expect: &["v1_v1_edge_types.csv", "symbolic links", "!no such file"],
+        },
+        Case {
+            name: "input_file_is_a_directory",
+            feature: Run,
+            mutate: |d| {
+                let p = d.join("inputs/lgn_spikes.h5");
+                std::fs::remove_file(&p).unwrap();
+                std::fs::create_dir(&p).unwrap();
+            },
+            args: RUN,
+            expect: &["lgn_spikes.h5", "input_file", "is a directory"],
+        },
+        Case {
+            name: "h5_delay_below_dt_blames_h5",
+            feature: Run,
+            mutate: |d| {
+                edge_column(
+                    &d.join("network/v1_v1_edges.h5"),
+                    "v1_to_v1",
+                    "delay",
+                    &[2.0, 2.0, 0.04, 2.0],
+                )
+            },
+            args: RUN,
+            expect: &[
+                "v1_v1_edges.h5: /edges/v1_to_v1/0/delay[2]",
+                "0.04",
+                "!v1_v1_edge_types.csv:",
+            ],
+        },
+        Case {
+            name: "neuron_given_nest_parameters",
+            feature: Run,
+            mutate: |_| {},
+            args: &[
+                "neuron",
+                "{d}/components/cell_models/glif.json",
+                "--step",
+                "1e-10,0.1,0.5",
+                "-o",
+                "{d}/output/n",
+            ],
+            expect: &[
+                "glif.json",
+                "NEST parameter file",
+                "Allen neuron_config.json",
+            ],
+        },
+        Case {
+            name: "convert_given_nest_parameters",
+            feature: Run,
+            mutate: |_| {},
+            args: &[
+                "convert",
+                "{d}/components/cell_models/glif.json",
+                "-o",
+                "{d}/output/c.json",
+            ],
+            expect: &[
+                "glif.json",
+                "NEST parameter file",
+                "Allen neuron_config.json",
+            ],
+        },
+        Case {
+            name: "convert_given_a_directory",
+            feature: Run,
+            mutate: |_| {},
+            args: &["convert", "{d}/components", "-o", "{d}/output/c.json"],
+            expect: &["components", "is a directory"],
+        },
+        // ---- more of the same kind ----------------------------------------------------
+        Case {
+            name: "node_sets_file_invalid_json",
+            feature: Run,
+            mutate: |d| {
+                write(&d.join("node_sets.json"), "{\"v1\": {\"population\": ");
+                json_set(
+                    &d.join("config.simulation.json"),
+                    "/inputs/LGN_spikes/node_set",
+                    "lgn".into(),
+                );
+                let p = d.join("config.simulation.json");
+                let mut j: serde_json::Value =
+                    serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+                j["node_sets_file"] = "$BASE_DIR/node_sets.json".into();
+                std::fs::write(&p, j.to_string()).unwrap();
+            },
+            args: RUN,
+            expect: &["node_sets.json", "line 1"],
+        },
+        Case {
+            name: "input_unknown_node_set",
+            feature: Run,
+            mutate: |d| {
+                json_set(
+                    &d.join("config.simulation.json"),
+                    "/inputs/LGN_spikes/node_set",
+                    "retina".into(),
+                )
+            },
+            args: RUN,
+            expect: &["config.simulation.json", "node_set", "retina"],
+        },
+        Case {
+            name: "input_spikes_module_unsupported",
+            feature: Run,
+            mutate: |d| {
+                json_set(
+                    &d.join("config.simulation.json"),
+                    "/inputs/LGN_spikes/module",
+                    "nwb".into(),
+                )
+            },
+            args: RUN,
+            expect: &["config.simulation.json", "LGN_spikes", "module", "nwb"],
+        },
+        Case {
+            name: "current_clamp_length_mismatch",
+            feature: Run,
+            mutate: |d| {
+                add_input(
+                    d,
+                    "clamp",
+                    serde_json::json!({"input_type": "current_clamp", "module": "IClamp",
+                        "node_set": "v1", "amp": [100.0, 50.0], "delay": [10.0, 20.0, 30.0],
+                        "duration": 50.0}),
+                )
+            },
+            args: RUN,
+            expect: &["config.simulation.json", "clamp", "delay", "3"],
+        },
+        Case {
+            name: "current_clamp_negative_duration",
+            feature: Run,
+            mutate: |d| {
+                add_input(
+                    d,
+                    "clamp",
+                    serde_json::json!({"input_type": "current_clamp", "module": "IClamp",
+                        "node_set": "v1", "amp": 100.0, "delay": 10.0, "duration": -5.0}),
+                )
+            },
+            args: RUN,
+            expect: &["config.simulation.json", "clamp", "duration", "-5"],
+        },
+        Case {
+            name: "input_spikes_csv_bad_node_id",
+            feature: Run,
+            mutate: |d| {
+                write(
+                    &d.join("inputs/lgn_spikes.csv"),
+                    "timestamps population node_ids\n5.0 lgn 0\n6.0 lgn x1\n",
+                );
+                json_set(
+                    &d.join("config.simulation.json"),
+                    "/inputs/LGN_spikes/input_file",
+                    "$INPUT_DIR/lgn_spikes.csv".into(),
+                );
+                json_set(
+                    &d.join("config.simulation.json"),
+                    "/inputs/LGN_spikes/module",
+                    "csv".into(),
+                );
+            },
+            args: RUN,
+            expect: &["lgn_spikes.csv", "line 3", "node_ids", "x1"],
+        },
+        Case {
+            name: "input_spikes_csv_nan_time",
+            feature: Run,
+            mutate: |d| {
+                write(
+                    &d.join("inputs/lgn_spikes.csv"),
+                    "timestamps population node_ids\n5.0 lgn 0\nnan lgn 1\n",
+                );
+                json_set(
+                    &d.join("config.simulation.json"),
+                    "/inputs/LGN_spikes/input_file",
+                    "$INPUT_DIR/lgn_spikes.csv".into(),
+                );
+                json_set(
+                    &d.join("config.simulation.json"),
+                    "/inputs/LGN_spikes/module",
+                    "csv".into(),
+                );
+            },
+            args: RUN,
+            expect: &["lgn_spikes.csv", "line 3", "timestamps", "nan"],
+        },
+        Case {
+            name: "edge_types_delay_inf",
+            feature: Run,
+            mutate: |d| {
+                edit(
+                    &d.join("network/lgn_v1_edge_types.csv"),
+                    "e2e.json 2.0",
+                    "e2e.json inf",
+                )
+            },
+            args: RUN,
+            expect: &["lgn_v1_edge_types.csv", "line 2", "delay", "inf"],
+        },
+        Case {
+            name: "clamp_table_amplitude_nan",
+            feature: Run,
+            mutate: |d| {
+                write(
+                    &d.join("inputs/clamp.csv"),
+                    "timestamps amps\n10.0 100.0\n20.0 nan\n30.0 0.0\n",
+                );
+                add_input(
+                    d,
+                    "clamp",
+                    serde_json::json!({"input_type": "csv", "module": "IClamp",
+                        "node_set": "v1", "file": "$INPUT_DIR/clamp.csv"}),
+                );
+            },
+            args: RUN,
+            expect: &["clamp.csv", "row 3", "amps", "nan"],
+        },
+        Case {
+            name: "edge_types_nsyns_text",
+            feature: Run,
+            mutate: |d| {
+                let p = d.join("network/v1_v1_edge_types.csv");
+                let s = std::fs::read_to_string(&p).unwrap();
+                let s = s.replace("delay\r\n", "delay nsyns\r\n");
+                let s = s.replacen("2.0\r\n", "2.0 3\r\n", 1);
+                write(
+                    &p,
+                    &s.replacen("exc.json 2.0\r\n", "exc.json 2.0 three\r\n", 1),
+                );
+            },
+            args: RUN,
+            expect: &["v1_v1_edge_types.csv", "line 3", "nsyns", "three"],
+        },
+        Case {
+            name: "edge_types_unterminated_quote",
+            feature: Run,
+            mutate: |d| {
+                edit(
+                    &d.join("network/lgn_v1_edge_types.csv"),
+                    "exc.json 2.0",
+                    "\"exc.json 2.0",
+                )
+            },
+            args: RUN,
+            expect: &["lgn_v1_edge_types.csv", "line 3", "quote"],
+        },
+        Case {
+            name: "node_types_field_count",
+            feature: Run,
+            mutate: |d| {
+                edit(
+                    &d.join("network/lgn_node_types.csv"),
+                    "100 virtual e",
+                    "100 virtual",
+                )
+            },
+            args: RUN,
+            expect: &["lgn_node_types.csv", "line 2", "2 fields"],
+        },
+        Case {
+            name: "node_types_duplicate_column",
+            feature: Run,
+            mutate: |d| {
+                edit(
+                    &d.join("network/lgn_node_types.csv"),
+                    "node_type_id model_type ei",
+                    "node_type_id model_type model_type",
+                )
+            },
+            args: RUN,
+            expect: &["lgn_node_types.csv", "duplicate column", "model_type"],
+        },
+        Case {
+            name: "cell_model_json_not_an_object",
+            feature: Run,
+            mutate: |d| write(&d.join("components/cell_models/lif.json"), "[1, 2, 3]"),
+            args: RUN,
+            expect: &["lif.json"],
+        },
+        Case {
+            name: "synapse_json_invalid",
+            feature: Run,
+            mutate: |d| {
+                write(
+                    &d.join("components/synaptic_models/e2e.json"),
+                    "{\"receptor_type\": }",
+                )
+            },
+            args: RUN,
+            expect: &["e2e.json", "line 1"],
+        },
+        Case {
+            name: "receptor_type_out_of_range",
+            feature: Run,
+            mutate: |d| {
+                write(
+                    &d.join("components/synaptic_models/e2e.json"),
+                    r#"{"receptor_type": 9}"#,
+                )
+            },
+            args: RUN,
+            expect: &["e2e.json", "receptor_type", "9"],
+        },
+        Case {
+            name: "edges_h5_empty_file",
+            feature: Run,
+            mutate: |d| write(&d.join("network/v1_v1_edges.h5"), ""),
+            args: RUN,
+            expect: &["v1_v1_edges.h5", "HDF5"],
+        },
+        Case {
+            name: "edges_source_out_of_range",
+            feature: Run,
+            mutate: |d| {
+                h5_edit(&d.join("network/v1_v1_edges.h5"), |h| {
+                    let t = h.dataset("edges/v1_to_v1/source_node_id").unwrap();
+                    t.write(&[1u64, 2, 77, 0]).unwrap();
+                })
+            },
+            args: RUN,
+            expect: &["v1_v1_edges.h5", "source_node_id[2]", "77"],
+        },
+        Case {
+            name: "config_run_dt_text",
+            feature: Run,
+            mutate: |d| json_set(&d.join("config.simulation.json"), "/run/dt", "fast".into()),
+            args: RUN,
+            expect: &["config.simulation.json", "dt", "fast"],
+        },
+        Case {
+            name: "config_network_file_missing",
+            feature: Run,
+            mutate: |d| std::fs::remove_file(d.join("config.circuit.json")).unwrap(),
+            args: RUN,
+            expect: &["config.simulation.json", "network", "config.circuit.json"],
+        },
+        Case {
+            name: "config_manifest_cycle",
+            feature: Run,
+            mutate: |d| {
+                edit(
+                    &d.join("config.simulation.json"),
+                    "\"$BASE_DIR\": \"${configdir}\"",
+                    "\"$BASE_DIR\": \"$INPUT_DIR/x\"",
+                )
+            },
+            args: RUN,
+            expect: &["config.simulation.json", "manifest", "cycle"],
+        },
+        Case {
+            name: "config_echoed_value_clipped",
+            feature: Run,
+            // a 100 kB string where a number belongs: echoed cut to ~80 characters
+            mutate: |d| {
+                json_set(
+                    &d.join("config.simulation.json"),
+                    "/run/tstop",
+                    "9".repeat(100_000).into(),
+                )
+            },
+            args: RUN,
+            expect: &["config.simulation.json", "tstop", "…"],
+        },
+        Case {
+            name: "build_component_file_missing",
+            feature: Run,
+            // fails after nodes and edges were written into output/.glifnet-build-tmp: the
+            // temporary folder must go too (checked for every case)
+            mutate: |d| {
+                edit(
+                    &d.join("spec.json"),
+                    "\"lif.json\": {\"V_th\": -50.0}",
+                    "\"lif.json\": \"missing.json\"",
+                )
+            },
+            args: BUILD,
+            expect: &["missing.json", "no such file"],
+        },
+        Case {
+            name: "build_spec_unknown_field",
+            feature: Run,
+            mutate: |d| {
+                edit(
+                    &d.join("spec.json"),
+                    "\"seed\": 3",
+                    "\"seed\": 3, \"sede\": 4",
+                )
+            },
+            args: BUILD,
+            expect: &["spec.json", "sede"],
+        },
+        Case {
+            name: "build_spec_invalid_json",
+            feature: Run,
+            mutate: |d| truncate(&d.join("spec.json"), 60),
+            args: BUILD,
+            expect: &["spec.json"],
+        },
+        Case {
+            name: "build_spec_is_a_symlink_loop",
+            feature: Run,
+            mutate: |d| {
+                let p = d.join("spec.json");
+                std::fs::remove_file(&p).unwrap();
+                std::os::unix::fs::symlink(&p, &p).unwrap();
+            },
+            args: BUILD,
+            expect: &["spec.json", "symbolic links"],
+        },
+        Case {
+            name: "build_probability_above_one",
+            feature: Run,
+            mutate: |d| edit(&d.join("spec.json"), "\"p\": 0.5", "\"p\": 1.5"),
+            args: BUILD,
+            expect: &["spec.json", "edges[0]", "1.5"],
+        },
+        Case {
+            name: "neuron_config_not_json",
+            feature: Run,
+            mutate: |d| truncate(&d.join("cell.json"), 40),
+            args: &[
+                "neuron",
+                "{d}/cell.json",
+                "--step",
+                "1e-10,0.1,0.5",
+                "-o",
+                "{d}/output/n",
+            ],
+            expect: &["cell.json", "JSON"],
+        },
+        Case {
+            name: "neuron_config_nan_threshold",
+            feature: Run,
+            mutate: |d| {
+                edit(
+                    &d.join("cell.json"),
+                    "\"th_inf\": 0.02",
+                    "\"th_inf\": \"NaN\"",
+                )
+            },
+            args: &[
+                "neuron",
+                "{d}/cell.json",
+                "--step",
+                "1e-10,0.1,0.5",
+                "-o",
+                "{d}/output/n",
+            ],
+            expect: &["cell.json", "th_inf", "NaN"],
+        },
+    ]
+}
+
+fn cases_issue7() -> Vec<Case> {
     use Feature::*;
     vec![
         // ---- HDF5 circuit files --------------------------------------------------------
@@ -519,8 +1477,8 @@ fn cases() -> Vec<Case> {
                 )
             },
             args: RUN,
-            // NaN reads as a missing value (sonata-bmtk.md §9.2), reported as NULL.
-            expect: &["v1_v1_edge_types.csv", "syn_weight", "null"],
+            // A NaN where a number belongs is an error, not a missing value (issue #22).
+            expect: &["v1_v1_edge_types.csv", "syn_weight", "NaN"],
         },
         Case {
             name: "syn_weight_inf",
@@ -1005,6 +1963,14 @@ fn run_case(c: &Case) -> Result<(), String> {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let stderr = if stderr.len() > 4000 {
+        // keep the report readable when a message is far too long (still counted below)
+        let lines = stderr.lines().count();
+        let cut: String = stderr.chars().take(2000).collect();
+        format!("{cut}\n[{lines} lines, {} bytes in all]", stderr.len())
+    } else {
+        stderr
+    };
     if std::env::var_os("GLIFNET_SHOW_ERRORS").is_some() {
         eprintln!("{:<40} {}", c.name, stderr.trim());
     }
@@ -1021,9 +1987,31 @@ fn run_case(c: &Case) -> Result<(), String> {
     }
     let low = stderr.to_lowercase();
     for e in c.expect {
-        if !low.contains(&e.to_lowercase()) {
-            problems.push(format!("message lacks {e:?}"));
+        match e.strip_prefix('!') {
+            Some(absent) => {
+                if low.contains(&absent.to_lowercase()) {
+                    problems.push(format!("message names {absent:?}"));
+                }
+            }
+            None => {
+                if !low.contains(&e.to_lowercase()) {
+                    problems.push(format!("message lacks {e:?}"));
+                }
+            }
         }
+    }
+    // issue #22 item 13: readable length, no Rust debug text
+    if let Some(l) = lines.iter().find(|l| l.chars().count() > 600) {
+        problems.push(format!("a {}-character stderr line", l.chars().count()));
+    }
+    for debug in ["Some(", "None)", "\\u{"] {
+        if stderr.contains(debug) && !c.name.contains("nul_header") {
+            problems.push(format!("Rust debug text {debug:?} on stderr"));
+        }
+    }
+    // the builder must not leave its temporary folder behind
+    if d.join("output/.glifnet-build-tmp").exists() {
+        problems.push("left output/.glifnet-build-tmp".into());
     }
     let left = leftovers(&d.join("output"));
     if !left.is_empty() {
@@ -1045,7 +2033,7 @@ fn run_case(c: &Case) -> Result<(), String> {
 fn bad_input_corpus() {
     let _serial = serial();
     let all = cases();
-    assert!(all.len() >= 30, "only {} cases", all.len());
+    assert!(all.len() >= 100, "only {} cases", all.len());
     let mut names: Vec<&str> = all.iter().map(|c| c.name).collect();
     names.sort();
     names.dedup();
@@ -1124,4 +2112,95 @@ fn baseline_is_valid() {
         assert!(!d.join("output/raster.png").exists());
     }
     let _: PathBuf = d.to_path_buf();
+}
+
+/// Issue #22 item 13: a UTF-8 BOM is accepted in every text input (config JSONs, type CSVs,
+/// dynamics_params JSONs, an input spike CSV) and changes nothing: the spikes equal those of
+/// the same network without BOMs.
+#[test]
+fn bom_accepted_everywhere() {
+    let _serial = serial();
+    let run = |d: &Path| -> String {
+        let out = Command::new(common::glifnet_bin())
+            .args(["run", "--no-plot", "--quiet"])
+            .arg(d.join("config.simulation.json"))
+            .current_dir(d)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            d.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::read_to_string(d.join("output/spikes.csv")).unwrap()
+    };
+    let make = |bom: bool| {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        make_net(d);
+        // the input as a spike CSV (same spikes as the h5 file)
+        let mut csv = String::from("timestamps population node_ids\n");
+        for k in 0..60 {
+            csv += &format!("{} lgn {}\n", 1.5 + k as f64 * 3.1, k % 3);
+        }
+        write(&d.join("inputs/lgn_spikes.csv"), &csv);
+        json_set(
+            &d.join("config.simulation.json"),
+            "/inputs/LGN_spikes/input_file",
+            "$INPUT_DIR/lgn_spikes.csv".into(),
+        );
+        json_set(
+            &d.join("config.simulation.json"),
+            "/inputs/LGN_spikes/module",
+            "csv".into(),
+        );
+        if bom {
+            for f in [
+                "config.simulation.json",
+                "config.circuit.json",
+                "network/v1_node_types.csv",
+                "network/v1_v1_edge_types.csv",
+                "components/cell_models/glif.json",
+                "components/synaptic_models/e2e.json",
+                "inputs/lgn_spikes.csv",
+            ] {
+                prepend_bom(&d.join(f));
+            }
+        }
+        dir
+    };
+    let plain = make(false);
+    let with_bom = make(true);
+    let a = run(plain.path());
+    let b = run(with_bom.path());
+    assert!(a.lines().count() > 1, "baseline has no spikes: {a}");
+    assert_eq!(a, b);
+}
+
+/// Issue #22 item 4: a NaN delay is an error (case `edge_types_delay_nan`), while the
+/// missing-value markers still mean "missing": a NULL delay falls back to NEST's 1.0 ms default
+/// and the run succeeds.
+#[test]
+fn null_delay_is_still_missing() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    make_net(d);
+    edit(
+        &d.join("network/v1_v1_edge_types.csv"),
+        "exc.json 2.0",
+        "exc.json NULL",
+    );
+    let out = Command::new(common::glifnet_bin())
+        .args(["run", "--no-plot", "--quiet"])
+        .arg(d.join("config.simulation.json"))
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -371,7 +371,7 @@ fn bad_inputs_give_one_line_errors_and_no_output() {
     );
     expect_error(
         &["neuron", good, "--stimulus-h5", "/no/such.nwb:/data"],
-        &["/no/such.nwb", "/data", "not found"],
+        &["/no/such.nwb", "/data", "no such file"],
     );
     expect_error(
         &[

@@ -93,7 +93,7 @@ type Edge = (u32, u16, u32);
 fn draw_nsyns(n: Nsyns, r: &mut Rng) -> u32 {
     match n {
         Nsyns::Fixed(k) => k,
-        Nsyns::Uniform { uniform: [a, b] } => a + r.below((b - a + 1) as u64) as u32,
+        Nsyns::Uniform { uniform: [a, b] } => a + r.below(u64::from(b - a) + 1) as u32,
     }
 }
 
@@ -239,6 +239,16 @@ pub fn write_edges(
         })
         .collect();
     let total: usize = indeg.iter().map(|&d| d as usize).sum();
+    // edge_group_index is written as u32: more edges would wrap around
+    if total > u32::MAX as usize {
+        return Err(BuildError::Io {
+            path: path.to_path_buf(),
+            msg: format!(
+                "{total} edges in population {population}; at most {} edges per edge population are supported",
+                u32::MAX
+            ),
+        });
+    }
     let mut w = EdgeFileWriter::create(path, population, source_pop, target_pop, total)?;
     let mut totals = EdgeTotals {
         edges: total,

@@ -50,7 +50,7 @@ pub enum BuildError {
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> BuildError + '_ {
     move |e| BuildError::Io {
         path: path.to_path_buf(),
-        msg: e.to_string(),
+        msg: crate::limits::io_reason(&e),
     }
 }
 
@@ -120,8 +120,10 @@ pub fn build(
         return Err(sf.err("scale", format!("must be > 0, got {scale}")));
     }
     let seed = opts.seed.unwrap_or(sf.spec.seed);
+    check_node_counts(&sf, scale)?;
     let pops = nodes::generate(&sf, scale, seed);
     let groups = plan_edges(&sf, &pops)?;
+    check_inputs(&sf, &pops)?;
 
     std::fs::create_dir_all(out_dir).map_err(io_err(out_dir))?;
     let tmp = out_dir.join(".glifnet-build-tmp");
@@ -136,13 +138,105 @@ pub fn build(
             return Err(e);
         }
     };
-    move_tree(&tmp, &tmp, out_dir)?;
+    if let Err(e) = move_tree(&tmp, &tmp, out_dir) {
+        let _ = std::fs::remove_dir_all(&tmp);
+        return Err(e);
+    }
     std::fs::remove_dir_all(&tmp).map_err(io_err(&tmp))?;
     Ok(BuildReport {
         out_dir: out_dir.to_path_buf(),
         seconds: t_start.elapsed().as_secs_f64(),
         ..report
     })
+}
+
+/// Bytes the builder holds per node besides its drawn columns (ids, type, group index, the
+/// rules' target flags, positions and maps).
+const NODE_OVERHEAD_BYTES: f64 = 64.0;
+
+/// Refuse node counts that cannot be held (or indexed: node ids are u32 inside the builder)
+/// before any node is generated.
+fn check_node_counts(sf: &SpecFile, scale: f64) -> Result<(), BuildError> {
+    let mut need = 0.0f64;
+    for (pi, ps) in sf.spec.populations.iter().enumerate() {
+        let mut pop_total = 0.0f64;
+        for (ti, ts) in ps.node_types.iter().enumerate() {
+            let count = if ts.scalable.unwrap_or(!ps.is_virtual) {
+                (ts.count as f64 * scale).round().max(1.0)
+            } else {
+                ts.count as f64
+            };
+            pop_total += count;
+            let field = format!("populations[{pi}].node_types[{ti}].count");
+            if pop_total >= f64::from(u32::MAX) {
+                return Err(sf.err(
+                    field,
+                    format!(
+                        "{} (x scale {scale}) makes population {} {pop_total:.0} nodes; at most {} nodes per population are supported",
+                        ts.count,
+                        crate::limits::clip(&ps.name),
+                        u32::MAX - 1
+                    ),
+                ));
+            }
+            let cols = ts.node_attributes.len() + if ts.positions.is_some() { 3 } else { 0 };
+            need += count * (8.0 * cols as f64 + NODE_OVERHEAD_BYTES);
+            if let Some(why) = crate::limits::over_budget(need) {
+                return Err(sf.err(
+                    field,
+                    format!(
+                        "{} (x scale {scale}): {need:.3e} bytes of nodes so far, which {why}",
+                        ts.count
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Refuse Poisson inputs whose spike trains (held in memory before they are written) cannot
+/// fit.
+fn check_inputs(sf: &SpecFile, pops: &[Population]) -> Result<(), BuildError> {
+    let mut need = 0.0f64;
+    for (k, input) in sf.spec.inputs.iter().enumerate() {
+        let Some(p) = pops.iter().find(|p| p.name == input.population) else {
+            continue; // reported where the input is written
+        };
+        let stop = input.stop_ms.unwrap_or(sf.spec.simulation.tstop);
+        let field = format!("inputs[{k}].rate_hz");
+        if !(input.rate_hz.is_finite() && input.start_ms.is_finite() && stop.is_finite()) {
+            return Err(sf.err(
+                field,
+                format!(
+                    "rate_hz {}, start_ms {}, stop_ms {stop} must be finite",
+                    input.rate_hz, input.start_ms
+                ),
+            ));
+        }
+        if input.start_ms > stop {
+            return Err(sf.err(
+                format!("inputs[{k}].start_ms"),
+                format!("{} ms is after stop_ms = {stop} ms", input.start_ms),
+            ));
+        }
+        let spikes = input.rate_hz.max(0.0) * (stop - input.start_ms.max(0.0)).max(0.0) / 1000.0
+            * p.len() as f64;
+        // node id (u64) + time (f64) per spike
+        need += spikes * 16.0;
+        if let Some(why) = crate::limits::over_budget(need) {
+            return Err(sf.err(
+                field,
+                format!(
+                    "{} Hz onto {} nodes for {} ms is about {spikes:.3e} spikes, which {why}",
+                    input.rate_hz,
+                    p.len(),
+                    stop - input.start_ms.max(0.0)
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Move every file under `dir` (relative to `root`) to the same place under `dest`.
@@ -219,8 +313,9 @@ fn plan_edges(sf: &SpecFile, pops: &[Population]) -> Result<Vec<EdgeGroup>, Buil
                     sf.err(
                         format!("{f}.{side}"),
                         format!(
-                            "node type {} of population {:?} has no positions (the gaussian rule needs them)",
-                            t.node_type_id, pop.name
+                            "node type {} of population \"{}\" has no positions (the gaussian rule needs them)",
+                            t.node_type_id,
+                            crate::limits::clip(&pop.name)
                         ),
                     )
                 };
@@ -425,7 +520,8 @@ fn write_all(
                 Value::String(rel) => {
                     let src = sf.dir().join(rel);
                     let bytes = std::fs::read(&src).map_err(io_err(&src))?;
-                    let parsed: Result<Value, _> = serde_json::from_slice(&bytes);
+                    let parsed: Result<Value, _> =
+                        serde_json::from_slice(crate::limits::strip_bom_bytes(&bytes));
                     if !matches!(parsed, Ok(Value::Object(_))) {
                         return Err(sf.err(
                             format!("components.{kind}.{fname}"),

@@ -85,7 +85,7 @@ pub fn resolve(
     let pi = pops.iter().position(|p| p.name == pname).ok_or_else(|| {
         (
             "population".to_string(),
-            format!("unknown population {pname:?}"),
+            format!("unknown population \"{}\"", crate::limits::clip(pname)),
         )
     })?;
     let pop = &pops[pi];
@@ -102,7 +102,11 @@ pub fn resolve(
         if !known {
             return Err((
                 k.clone(),
-                format!("no node type of population {pname:?} has attribute {k:?}"),
+                format!(
+                    "no node type of population \"{}\" has attribute \"{}\"",
+                    crate::limits::clip(pname),
+                    crate::limits::clip(k)
+                ),
             ));
         }
         conds.push((k.clone(), c));

@@ -232,9 +232,10 @@ impl SpecFile {
         };
         let text = std::fs::read_to_string(&path).map_err(|e| BuildError::Io {
             path: path.clone(),
-            msg: e.to_string(),
+            msg: crate::limits::io_reason(&e),
         })?;
-        let spec: Spec = serde_json::from_str(&text).map_err(|e| BuildError::Spec {
+        let text = crate::limits::strip_bom(&text);
+        let spec: Spec = serde_json::from_str(text).map_err(|e| BuildError::Spec {
             file: path.clone(),
             field: "(json)".into(),
             msg: e.to_string(),
@@ -292,13 +293,16 @@ impl SpecFile {
             {
                 return Err(self.err(
                     format!("{f}.name"),
-                    format!("{:?} must be non-empty letters, digits or _", p.name),
+                    format!(
+                        "\"{}\" must be non-empty letters, digits or _",
+                        crate::limits::clip(&p.name)
+                    ),
                 ));
             }
             if !names.insert(p.name.as_str()) {
                 return Err(self.err(
                     format!("{f}.name"),
-                    format!("duplicate population {:?}", p.name),
+                    format!("duplicate population \"{}\"", crate::limits::clip(&p.name)),
                 ));
             }
             if p.node_types.is_empty() {
@@ -334,7 +338,10 @@ impl SpecFile {
                         Some(d) if !s.components.cell_models.contains_key(d) => {
                             return Err(self.err(
                                 format!("{f}.dynamics_params"),
-                                format!("{d:?} is not listed in components.cell_models"),
+                                format!(
+                                    "\"{}\" is not listed in components.cell_models",
+                                    crate::limits::clip(d)
+                                ),
                             ))
                         }
                         _ => {}
@@ -468,7 +475,10 @@ impl SpecFile {
                 if !s.components.synaptic_models.contains_key(d) {
                     return Err(self.err(
                         format!("{f}.dynamics_params"),
-                        format!("{d:?} is not listed in components.synaptic_models"),
+                        format!(
+                            "\"{}\" is not listed in components.synaptic_models",
+                            crate::limits::clip(d)
+                        ),
                     ));
                 }
             }
@@ -488,7 +498,10 @@ impl SpecFile {
                 if s.populations.iter().any(|q| &q.name == p && q.is_virtual) {
                     return Err(self.err(
                         format!("{f}.target.population"),
-                        format!("{p:?} is virtual and cannot receive edges"),
+                        format!(
+                            "\"{}\" is virtual and cannot receive edges",
+                            crate::limits::clip(p)
+                        ),
                     ));
                 }
             }
@@ -502,7 +515,10 @@ impl SpecFile {
             {
                 return Err(self.err(
                     format!("{f}.population"),
-                    format!("{:?} is not a virtual population", inp.population),
+                    format!(
+                        "\"{}\" is not a virtual population",
+                        crate::limits::clip(&inp.population)
+                    ),
                 ));
             }
             if !(inp.rate_hz.is_finite() && inp.rate_hz >= 0.0) {
@@ -546,7 +562,10 @@ impl SpecFile {
 /// Output file names must stay inside their folder.
 fn plain_file_name(name: &str) -> Result<(), String> {
     if name.is_empty() || name.contains(['/', '\\']) || name == "." || name == ".." {
-        Err(format!("{name:?} must be a plain file name"))
+        Err(format!(
+            "\"{}\" must be a plain file name",
+            crate::limits::clip(name)
+        ))
     } else {
         Ok(())
     }

@@ -40,10 +40,10 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(&args.input)
-        .with_context(|| format!("cannot read {}", args.input.display()))?;
-    let cfg: serde_json::Value = serde_json::from_str(&text)
-        .with_context(|| format!("{}: invalid JSON", args.input.display()))?;
+    let bytes = crate::limits::read_file(&args.input)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.input.display()))?;
+    let cfg: serde_json::Value = serde_json::from_slice(crate::limits::strip_bom_bytes(&bytes))
+        .map_err(|e| anyhow::anyhow!("{}: invalid JSON: {e}", args.input.display()))?;
     let conv_opt = RefractoryConvention::parse(&args.t_ref_convention)?;
     let level = match &args.level {
         None => None,

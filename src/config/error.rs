@@ -7,7 +7,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read at all.
-    #[error("cannot read config file {}: {source}", file.display())]
+    #[error("cannot read config file {}: {}", file.display(), crate::limits::io_reason(source))]
     Read {
         file: PathBuf,
         #[source]
@@ -70,13 +70,7 @@ impl ConfigError {
 
 /// A JSON value on one line, truncated so that error messages stay one readable line.
 pub(crate) fn short_json(v: &serde_json::Value) -> String {
-    let s = v.to_string();
-    if s.chars().count() > 80 {
-        let t: String = s.chars().take(77).collect();
-        format!("{t}...")
-    } else {
-        s
-    }
+    crate::limits::clip(v.to_string())
 }
 
 /// serde_json's message without its trailing " at line L column C" (the error variants carry

@@ -60,20 +60,36 @@ fn splice_text(v: &Value) -> String {
     }
 }
 
+/// Longest string a substitution may produce (bytes): far beyond any path, small enough that
+/// variables doubling each other (`"$B": "$A$A"`, …) are refused before they exhaust memory.
+pub const MAX_EXPANDED_LEN: usize = 1 << 20;
+
 /// Substitute the known variables in `s`. A string that is exactly one reference to a non-string
 /// variable becomes that typed value (BMTK: `"$FLAG"` with `FLAG = true` gives `true`).
-/// Unknown variables are left verbatim, as in BMTK.
-pub(crate) fn substitute_str(s: &str, vars: &Vars) -> Value {
+/// Unknown variables are left verbatim, as in BMTK. `Err(length)` when the result would be
+/// longer than [`MAX_EXPANDED_LEN`] (nothing is built then).
+pub(crate) fn substitute_str(s: &str, vars: &Vars) -> Result<Value, usize> {
     let refs = find_refs(s);
     if refs.is_empty() {
-        return Value::String(s.to_string());
+        return Ok(Value::String(s.to_string()));
     }
     if refs.len() == 1 && refs[0].start == 0 && refs[0].end == s.len() {
         if let Some(v) = vars.get(&refs[0].name) {
-            return v.clone();
+            return Ok(v.clone());
         }
     }
-    let mut out = String::with_capacity(s.len());
+    let len = refs.iter().fold(s.len(), |n, r| {
+        let with = match vars.get(&r.name) {
+            Some(Value::String(v)) => v.len(),
+            Some(other) => other.to_string().len(),
+            None => r.end - r.start,
+        };
+        n.saturating_add(with).saturating_sub(r.end - r.start)
+    });
+    if len > MAX_EXPANDED_LEN {
+        return Err(len);
+    }
+    let mut out = String::with_capacity(len);
     let mut last = 0;
     for r in &refs {
         out.push_str(&s[last..r.start]);
@@ -84,17 +100,46 @@ pub(crate) fn substitute_str(s: &str, vars: &Vars) -> Value {
         last = r.end;
     }
     out.push_str(&s[last..]);
-    Value::String(out)
+    Ok(Value::String(out))
 }
 
-/// Substitute variables in every string of `v`, recursively (object keys are left alone).
-pub(crate) fn substitute_value(v: &mut Value, vars: &Vars) {
+/// The error for a substitution of `s` (at `field` of `file`) that would be `len` bytes long.
+fn too_long(file: &Path, field: &str, s: &str, len: usize) -> ConfigError {
+    ConfigError::Invalid {
+        file: file.to_path_buf(),
+        field: field.to_string(),
+        value: format!("\"{}\"", crate::limits::clip(s)),
+        reason: format!(
+            "manifest substitution would make a string of {len} bytes (at most {MAX_EXPANDED_LEN}); do variables repeat each other?"
+        ),
+    }
+}
+
+/// Substitute variables in every string of `v`, recursively (object keys are left alone);
+/// `field` names `v` in errors.
+pub(crate) fn substitute_value(
+    v: &mut Value,
+    vars: &Vars,
+    file: &Path,
+    field: &str,
+) -> Result<(), ConfigError> {
     match v {
-        Value::String(s) => *v = substitute_str(s, vars),
-        Value::Array(a) => a.iter_mut().for_each(|x| substitute_value(x, vars)),
-        Value::Object(o) => o.values_mut().for_each(|x| substitute_value(x, vars)),
+        Value::String(s) => {
+            *v = substitute_str(s, vars).map_err(|len| too_long(file, field, s, len))?
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter_mut().enumerate() {
+                substitute_value(x, vars, file, &format!("{field}[{i}]"))?;
+            }
+        }
+        Value::Object(o) => {
+            for (k, x) in o.iter_mut() {
+                substitute_value(x, vars, file, &format!("{field}.{k}"))?;
+            }
+        }
         _ => {}
     }
+    Ok(())
 }
 
 /// The built-in variables of one config file: `workingdir`, `configdir`, `configfname`, `date`,
@@ -161,9 +206,10 @@ pub(crate) fn resolve_manifest(
         let mut table = vars.clone();
         table.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
         let mut changed = false;
-        for v in own.values_mut() {
+        for (k, v) in own.iter_mut() {
             if let Value::String(s) = v {
-                let nv = substitute_str(s, &table);
+                let nv = substitute_str(s, &table)
+                    .map_err(|len| too_long(file, &format!("manifest.${k}"), s, len))?;
                 if &nv != v {
                     *v = nv;
                     changed = true;
@@ -209,9 +255,9 @@ mod tests {
         let mut v = Vars::new();
         v.insert("N".into(), json!(5));
         v.insert("D".into(), json!("/d"));
-        assert_eq!(substitute_str("$N", &v), json!(5));
-        assert_eq!(substitute_str("${N}_x", &v), json!("5_x"));
-        assert_eq!(substitute_str("$D/$UNK", &v), json!("/d/$UNK"));
+        assert_eq!(substitute_str("$N", &v), Ok(json!(5)));
+        assert_eq!(substitute_str("${N}_x", &v), Ok(json!("5_x")));
+        assert_eq!(substitute_str("$D/$UNK", &v), Ok(json!("/d/$UNK")));
     }
 
     #[test]

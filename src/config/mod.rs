@@ -176,7 +176,8 @@ fn parse_one(
         file: file.to_path_buf(),
         source: e,
     })?;
-    let value: Value = serde_json::from_str(&text).map_err(|e| ConfigError::Json {
+    let text = crate::limits::strip_bom(&text);
+    let value: Value = serde_json::from_str(text).map_err(|e| ConfigError::Json {
         file: file.to_path_buf(),
         line: e.line(),
         column: e.column(),
@@ -197,8 +198,8 @@ fn parse_one(
         user,
     )?;
     obj.remove("manifest");
-    for v in obj.values_mut() {
-        manifest::substitute_value(v, &vars);
+    for (k, v) in obj.iter_mut() {
+        manifest::substitute_value(v, &vars, file, k)?;
     }
     for k in obj.keys() {
         origins.insert(k.clone(), file.to_path_buf());
@@ -212,7 +213,7 @@ fn parse_one(
             return Err(ConfigError::UnknownVariable {
                 file: file.to_path_buf(),
                 field: key.into(),
-                value: child.clone(),
+                value: crate::limits::clip(&child),
                 var: r.name.clone(),
             });
         }
@@ -232,10 +233,14 @@ fn parse_one(
                 ConfigError::Read { file: f, source } if f == child_path => ConfigError::Invalid {
                     file: file.to_path_buf(),
                     field: key.into(),
-                    // Debug formatting escapes control characters (a newline in the path
-                    // must not break the one-line error)
-                    value: format!("{child:?}"),
-                    reason: format!("cannot read {:?}: {source}", f.display().to_string()),
+                    // clip escapes control characters (a newline in the path must not break
+                    // the one-line error)
+                    value: format!("\"{}\"", crate::limits::clip(&child)),
+                    reason: format!(
+                        "cannot read \"{}\": {}",
+                        crate::limits::clip(f.display()),
+                        crate::limits::io_reason(&source)
+                    ),
                 },
                 other => other,
             })?;

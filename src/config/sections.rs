@@ -206,7 +206,7 @@ impl Ctx<'_> {
             return Err(ConfigError::UnknownVariable {
                 file: file.to_path_buf(),
                 field: field.into(),
-                value: s.clone(),
+                value: crate::limits::clip(s),
                 var: r.name.clone(),
             });
         }
@@ -841,7 +841,8 @@ fn parse_node_sets(
         file: path.clone(),
         source: e,
     })?;
-    let v: Value = serde_json::from_str(&text).map_err(|e| ConfigError::Json {
+    let text = crate::limits::strip_bom(&text);
+    let v: Value = serde_json::from_str(text).map_err(|e| ConfigError::Json {
         file: path.clone(),
         line: e.line(),
         column: e.column(),

@@ -62,6 +62,15 @@ pub enum EngineError {
     Invalid(String),
     #[error("engine: probe variable '{var}' is not recorded by the model of neuron {neuron}")]
     ProbeVariable { var: String, neuron: u32 },
+    /// The ring buffers of the longest delay cannot fit in memory (checked before allocating;
+    /// network lowering refuses such delays first, naming the file).
+    #[error("engine: the longest delay ({d_max} steps) needs ring buffers of {buckets} buckets in each of {slots} model group slot(s), which {why}")]
+    RingTooLarge {
+        d_max: u64,
+        buckets: u64,
+        slots: usize,
+        why: String,
+    },
 }
 
 /// One structure-of-arrays group of neurons of one model kind, advanced over blocks of steps.
@@ -455,6 +464,18 @@ impl<G: Group> Engine<G> {
             block,
             mask: (d_max + epoch + 1).next_power_of_two() - 1,
         };
+        let slots: usize = chunks.iter().map(Vec::len).sum();
+        let buckets = timing.mask + 1;
+        if let Some(why) =
+            crate::limits::over_budget(slots as f64 * buckets as f64 * queue::BUCKET_BYTES)
+        {
+            return Err(EngineError::RingTooLarge {
+                d_max,
+                buckets,
+                slots,
+                why,
+            });
+        }
         // locate every neuron: (chunk, slot, local)
         let mut neuron_loc = vec![(u32::MAX, 0u32, 0u32); n];
         for (c, ch) in chunks.iter().enumerate() {

@@ -146,6 +146,10 @@ const DIRECT: u32 = u32::MAX;
 /// Synapse pairs in run order and the buckets (`[slot][step & mask]`) of one representation.
 /// A bucket lists the *runs* that arrive (8 bytes per spike and run), not copies of their pairs:
 /// the pairs are read once, straight from the table, when the bucket is added in.
+/// Memory of one bucket of one slot (its run list and its direct list, both empty `Vec`s), for
+/// the size check before the rings are allocated.
+pub(super) const BUCKET_BYTES: f64 = 2.0 * std::mem::size_of::<Vec<Entry>>() as f64;
+
 struct Pending<P> {
     /// Never changed after construction (the bound below relies on it).
     pairs: Vec<P>,

@@ -21,14 +21,23 @@ pub enum InputError {
     NonPositiveTime { file: PathBuf, node: u64, time: f64 },
     #[error("{}: spike time {time} ms of node {node} is not a finite number", file.display())]
     BadTime { file: PathBuf, node: u64, time: f64 },
-    #[error("input '{input}': field '{field}': {msg}")]
+    /// A field of an `inputs` block; `file` is the simulation config (filled in by
+    /// [`build_drive_for`](crate::inputs::build_drive_for)).
+    #[error("{}: inputs.{input}.{field}: {msg}", file.display())]
     Field {
+        file: PathBuf,
         input: String,
         field: String,
         msg: String,
     },
     #[error("{}: {msg}", file.display())]
     File { file: PathBuf, msg: String },
+    /// A spike file that could not be read (the error names the file).
+    #[error(transparent)]
+    Spikes(#[from] crate::sonata::spikes::SpikeError),
+    /// A node set that selects nothing usable (the error names the config file and field).
+    #[error(transparent)]
+    Circuit(#[from] crate::sonata::SonataError),
 }
 
 /// Ticks per ms of NEST's time base (its compiled-in default).
@@ -49,7 +58,8 @@ pub fn stamp_step(t_ms: f64, dt: f64) -> u64 {
             n -= n.rem_euclid(tps);
             let ms = n as f64 * (1.0 / tps as f64) * (tps as f64 / TICS_PER_MS);
             if ms < t_ms {
-                n += tps;
+                // saturating: a time past i64 tics must stay far in the future, not wrap
+                n = n.saturating_add(tps);
             }
             (n / tps).max(0) as u64
         }
@@ -189,7 +199,9 @@ pub fn read_clamp_table(
         file: path.to_path_buf(),
         msg,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| err(format!("cannot read: {}", crate::limits::io_reason(&e))))?;
+    let text = crate::limits::strip_bom(&text);
     let split = |l: &str| -> Vec<String> {
         match separator {
             Some(s) if !s.trim().is_empty() => l.split(s).map(|x| x.trim().to_string()).collect(),
@@ -202,7 +214,7 @@ pub fn read_clamp_table(
         header.iter().position(|h| h == name).ok_or_else(|| {
             err(format!(
                 "missing column '{name}' (header: {})",
-                header.join(" ")
+                crate::limits::clip(header.join(" "))
             ))
         })
     };
@@ -211,12 +223,18 @@ pub fn read_clamp_table(
     for (k, l) in lines.enumerate() {
         let f = split(l);
         let get = |i: usize, name: &str| -> Result<f64, InputError> {
-            f.get(i).and_then(|s| s.parse::<f64>().ok()).ok_or_else(|| {
-                err(format!(
-                    "row {}: column '{name}': bad value in '{l}'",
-                    k + 2
-                ))
-            })
+            let cell = f.get(i).map(String::as_str).unwrap_or("");
+            cell.parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite())
+                .ok_or_else(|| {
+                    err(format!(
+                        "row {}: column '{name}' = '{}': not a finite number (line '{}')",
+                        k + 2,
+                        crate::limits::clip(cell),
+                        crate::limits::clip(l)
+                    ))
+                })
         };
         rows.push((get(ti, time_col)?, get(ai, amp_col)?));
     }
@@ -299,6 +317,8 @@ mod tests {
         assert_eq!(stamp_step(1.176, 0.001), 1176);
         assert_eq!(stamp_step(1.1761, 0.001), 1177);
         assert_eq!(stamp_step(2998.693, 0.01), 299870);
+        // far beyond the tic range: saturates in the future instead of wrapping to step 0
+        assert!(stamp_step(1e300, 0.1) > 1 << 50);
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub struct Drive {
 
 fn field_err(input: &InputConfig, field: &str, msg: impl Into<String>) -> InputError {
     InputError::Field {
+        file: PathBuf::new(),
         input: input.name.clone(),
         field: field.into(),
         msg: msg.into(),
@@ -51,7 +52,25 @@ fn select(
             &cfg.config_path,
             &format!("inputs.{}.node_set", input.name),
         )
-        .map_err(|e| field_err(input, "node_set", e.to_string()))
+        .map_err(InputError::from)
+}
+
+/// `e` with the simulation config named as its file (field errors are made without it).
+fn in_config(cfg: &SimulationConfig, e: InputError) -> InputError {
+    match e {
+        InputError::Field {
+            file,
+            input,
+            field,
+            msg,
+        } if file.as_os_str().is_empty() => InputError::Field {
+            file: cfg.config_path.clone(),
+            input,
+            field,
+            msg,
+        },
+        other => other,
+    }
 }
 
 /// Names of the virtual populations some spike input drives (only those are instantiated).
@@ -59,6 +78,10 @@ pub fn driven_virtual_populations(
     cfg: &SimulationConfig,
     circuit: &Circuit,
 ) -> Result<Vec<String>, InputError> {
+    driven_virtual(cfg, circuit).map_err(|e| in_config(cfg, e))
+}
+
+fn driven_virtual(cfg: &SimulationConfig, circuit: &Circuit) -> Result<Vec<String>, InputError> {
     let mut out: Vec<String> = Vec::new();
     for input in cfg.inputs.iter().filter(|i| is_spike_input(i)) {
         for sel in select(cfg, circuit, input)? {
@@ -91,8 +114,18 @@ fn num(input: &InputConfig, key: &str) -> Result<Option<f64>, InputError> {
         None | Some(Value::Null) => Ok(None),
         Some(v) => v
             .as_f64()
+            .filter(|x| x.is_finite())
             .map(Some)
-            .ok_or_else(|| field_err(input, key, format!("expected a number, found {v}"))),
+            .ok_or_else(|| {
+                field_err(
+                    input,
+                    key,
+                    format!(
+                        "{}: expected a finite number",
+                        crate::limits::clip(v.to_string())
+                    ),
+                )
+            }),
     }
 }
 
@@ -129,6 +162,17 @@ pub fn build_drive(
 /// [`build_drive`] of one process of a distributed run (`filter`); the notes then count this
 /// process's events.
 pub fn build_drive_for(
+    cfg: &SimulationConfig,
+    circuit: &Circuit,
+    net: &Network,
+    dt: f64,
+    tstop: f64,
+    filter: Option<&DriveFilter>,
+) -> Result<Drive, InputError> {
+    drive_for(cfg, circuit, net, dt, tstop, filter).map_err(|e| in_config(cfg, e))
+}
+
+fn drive_for(
     cfg: &SimulationConfig,
     circuit: &Circuit,
     net: &Network,
@@ -196,17 +240,14 @@ fn spike_input(
         .input_file
         .clone()
         .ok_or_else(|| field_err(input, "input_file", "missing"))?;
-    if !file.is_file() {
+    if let Some(p) = crate::limits::file_problem(&file) {
         return Err(field_err(
             input,
             "input_file",
-            format!("{}: no such file", file.display()),
+            format!("{}: {p}", file.display()),
         ));
     }
-    let trains = read_spikes(&file).map_err(|e| InputError::File {
-        file: file.clone(),
-        msg: e.to_string(),
-    })?;
+    let trains = read_spikes(&file)?;
     for sel in select(cfg, circuit, input)? {
         let Some(vp) = net.virtual_population(&sel.population) else {
             continue;
@@ -296,12 +337,8 @@ fn clamp_of(input: &InputConfig) -> Result<Clamp, InputError> {
             (None, Some(f)) => resolve(f),
             _ => return Err(field_err(input, "file", "missing")),
         };
-        if !file.is_file() {
-            return Err(field_err(
-                input,
-                "file",
-                format!("{}: no such file", file.display()),
-            ));
+        if let Some(p) = crate::limits::file_problem(&file) {
+            return Err(field_err(input, "file", format!("{}: {p}", file.display())));
         }
         let sep = input.raw.get("separator").and_then(|s| s.as_str());
         let tc = input
@@ -361,6 +398,13 @@ fn poisson_input(
     }
     let start = num(input, "start")?.unwrap_or(0.0);
     let stop = num(input, "stop")?.unwrap_or(tstop);
+    if start > stop {
+        return Err(field_err(
+            input,
+            "start",
+            format!("{start} ms is after stop = {stop} ms"),
+        ));
+    }
     let weight = num(input, "weight")?.ok_or_else(|| field_err(input, "weight", "missing"))?;
     let seed = match input.raw.get("seed") {
         None => 0,
@@ -378,8 +422,24 @@ fn poisson_input(
             field_err(input, "receptor_type", format!("{v}: expected an integer"))
         })?),
     };
+    let gids = gids_of(cfg, circuit, net, input)?;
+    // the events are kept until the run: refuse a train that cannot fit before drawing it
+    let window = (stop - start.max(0.0)).max(0.0);
+    let expected = rate * window / 1000.0 * gids.len() as f64;
+    if let Some(why) =
+        crate::limits::over_budget(expected * std::mem::size_of::<DirectEvent>() as f64)
+    {
+        return Err(field_err(
+            input,
+            "rate",
+            format!(
+                "{rate} Hz onto {} cells for {window} ms is about {expected:.3e} events, which {why}",
+                gids.len()
+            ),
+        ));
+    }
     let mut n = 0usize;
-    for gid in gids_of(cfg, circuit, net, input)? {
+    for gid in gids {
         let params = net
             .params_of(gid)
             .ok_or_else(|| field_err(input, "node_set", "internal: cell without parameters"))?;

@@ -197,6 +197,37 @@ impl Builder {
 /// Convert an Allen `neuron_config.json` to NEST parameters for `kind` (glif_psc or glif_cond).
 /// `level` overrides the level implied by the method names (bmtk takes it from the
 /// model_template).
+/// If `cfg` is a NEST-format GLIF/iaf parameter file (NEST names such as `C_m`, `V_th`,
+/// `E_L`, and none of the Allen `neuron_config.json` ones): a message saying so, for the
+/// commands that need an Allen file.
+pub fn nest_file_message(cfg: &Value) -> Option<String> {
+    const NEST: &[&str] = &[
+        "C_m", "V_th", "E_L", "g", "g_m", "t_ref", "V_reset", "tau_m", "asc_amps", "tau_syn",
+    ];
+    const ALLEN: &[&str] = &[
+        "El_reference",
+        "coeffs",
+        "R_input",
+        "th_inf",
+        "C",
+        "El",
+        "dt",
+    ];
+    let o = cfg.as_object()?;
+    let nest: Vec<&str> = NEST
+        .iter()
+        .copied()
+        .filter(|k| o.contains_key(*k))
+        .collect();
+    let allen = ALLEN.iter().any(|k| o.contains_key(*k));
+    (nest.len() >= 2 && !allen).then(|| {
+        format!(
+            "this is a NEST parameter file (keys {}); glifnet neuron/convert need an Allen neuron_config.json (SI units: El_reference, C, R_input, th_inf, coeffs, ...)",
+            nest.join(", ")
+        )
+    })
+}
+
 pub fn convert(
     cfg: &Value,
     kind: ModelKind,
@@ -210,6 +241,14 @@ pub fn convert(
             "not an object",
             "must be a JSON object",
         ));
+    }
+    if let Some(msg) = nest_file_message(cfg) {
+        return Err(ModelError::Invalid {
+            model: CTX.into(),
+            param: "(file)".into(),
+            value: "NEST parameters".into(),
+            rule: msg,
+        });
     }
     if let Some(t) = cfg.get("type") {
         if t.as_str() != Some("GLIF") {

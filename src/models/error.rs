@@ -66,7 +66,7 @@ impl ModelError {
         ModelError::Invalid {
             model: model.to_string(),
             param: param.to_string(),
-            value: value.to_string(),
+            value: crate::limits::clip(value),
             rule: rule.to_string(),
         }
     }

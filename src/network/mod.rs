@@ -45,7 +45,7 @@ fn invalid(
     NetworkError::Invalid {
         file: file.to_path_buf(),
         field: field.into(),
-        value: value.to_string(),
+        value: crate::limits::clip(value.to_string()),
         msg: msg.into(),
     }
 }
@@ -263,6 +263,19 @@ pub fn lower_nodes(
     let mut n_neurons = 0u32;
     let mut n_virtual = 0u32;
     for (pi, pop) in circuit.nodes.iter().enumerate() {
+        // global and virtual indices are u32: more nodes would wrap around
+        let total = u64::from(n_neurons) + u64::from(n_virtual) + pop.len() as u64;
+        if total >= u64::from(u32::MAX) {
+            return Err(invalid(
+                &pop.nodes_file,
+                format!("/nodes/{}/node_id", pop.name),
+                format!("{} nodes", pop.len()),
+                format!(
+                    "{total} nodes in all; at most {} are supported",
+                    u32::MAX - 1
+                ),
+            ));
+        }
         let mut real = Vec::new();
         let mut virt = Vec::new();
         for i in 0..pop.len() {
@@ -473,6 +486,7 @@ fn lower_edges(
     let sv = ep.synapse_values()?;
     let n_neurons = net.n_neurons as u32;
     let mut last = (f64::NAN, 0);
+    let mut max_delay = (0u32, 0.0f64, 0usize);
     for i in 0..ep.len() {
         let Some(src) = edge_source(circuit, ep, src_real, src_virt, n_neurons, i)? else {
             continue;
@@ -493,10 +507,22 @@ fn lower_edges(
             last = (d_ms, ms_to_steps(d_ms, dt));
         }
         let d = last.1;
+        // a per-edge h5 value is blamed on the h5 dataset and row, a type's on its CSV line
+        let site = |key: &str| -> (PathBuf, String) {
+            if ep.from_group_column(key, i) {
+                (ep.edges_file.clone(), ep.group_column_site(key, i))
+            } else {
+                (
+                    tf.clone(),
+                    format!("line {}: edge_type_id {} {key}", et.line, et.edge_type_id),
+                )
+            }
+        };
         if !(d_ms.is_finite() && d >= 1 && d_ms >= dt * (1.0 - 1e-9)) {
+            let (file, field) = site("delay");
             return Err(invalid(
-                tf,
-                format!("edge_type_id {} delay", et.edge_type_id),
+                &file,
+                field,
                 d_ms,
                 format!(
                     "delay must be >= dt = {dt} ms (NEST BadDelay); edges file {}",
@@ -504,13 +530,33 @@ fn lower_edges(
                 ),
             ));
         }
+        // delays are kept as u32 steps: a longer one must not wrap around to a short one
+        if d > i64::from(MAX_DELAY_STEPS) {
+            let (file, field) = site("delay");
+            return Err(invalid(
+                &file,
+                field,
+                d_ms,
+                format!(
+                    "{d} steps at dt = {dt} ms; at most {MAX_DELAY_STEPS} steps (about {:.4e} ms) are supported",
+                    f64::from(MAX_DELAY_STEPS) * dt
+                ),
+            ));
+        }
         let w = sv.weight[i];
         if !w.is_finite() {
+            let key = if !ep.from_group_column("syn_weight", i) && ep.from_group_column("nsyns", i)
+            {
+                "nsyns"
+            } else {
+                "syn_weight"
+            };
+            let (file, field) = site(key);
             return Err(invalid(
-                tf,
-                format!("edge_type_id {} syn_weight", et.edge_type_id),
+                &file,
+                field,
                 w,
-                "weight is not finite",
+                "weight (nsyns x syn_weight) is not finite",
             ));
         }
         let Some(rt) = et.receptor_type() else {
@@ -541,8 +587,59 @@ fn lower_edges(
             )
         })?;
         out.push(src, gid, port as u16, d as u32, w);
+        if d as u32 > max_delay.0 {
+            max_delay = (d as u32, d_ms, i);
+        }
+    }
+    if max_delay.0 > 0 {
+        check_ring_buffers(net, ep, max_delay, dt)?;
     }
     Ok(())
+}
+
+/// Longest delay in steps: the engine keeps delays as u32 and its ring of buckets must be
+/// indexable, so one past this still leaves room for an epoch.
+pub const MAX_DELAY_STEPS: u32 = u32::MAX / 2;
+
+/// Bytes per ring-buffer bucket of one model group: the engine keeps two `Vec`s (synapse runs
+/// and direct events) per future step and group (`engine/queue.rs`).
+const RING_BUCKET_BYTES: f64 = 48.0;
+
+/// Refuse a longest delay whose ring buffers cannot fit in memory, before the engine allocates
+/// them: every model group keeps `next_power_of_two(max delay + epoch + 1)` buckets.
+fn check_ring_buffers(
+    net: &Network,
+    ep: &EdgePopulation,
+    (steps, ms, i): (u32, f64, usize),
+    dt: f64,
+) -> Result<(), NetworkError> {
+    let n_groups = net.kinds.len().max(1) as f64;
+    let buckets = (f64::from(steps) + 4097.0).log2().ceil().exp2();
+    let need = n_groups * buckets * RING_BUCKET_BYTES;
+    let Some(why) = crate::limits::over_budget(need) else {
+        return Ok(());
+    };
+    let et = ep.edge_type(i);
+    let (file, field) = if ep.from_group_column("delay", i) {
+        (ep.edges_file.clone(), ep.group_column_site("delay", i))
+    } else {
+        (
+            ep.edge_types_file.clone(),
+            format!("line {}: edge_type_id {} delay", et.line, et.edge_type_id),
+        )
+    };
+    Err(invalid(
+        &file,
+        field,
+        ms,
+        format!(
+            "at run.dt = {} ms this delay is {steps} steps; the ring buffers of {} cells in {} model group(s) then need {} buckets each, which {why}",
+            crate::limits::fmt_num(dt),
+            net.n_neurons,
+            net.kinds.len(),
+            buckets
+        ),
+    ))
 }
 
 /// BMTK's conversion of an Allen `neuron_config.json` for template `nest:<model>` into NEST

@@ -104,15 +104,18 @@ pub struct AllenConfig {
 impl AllenConfig {
     /// Read and validate a `neuron_config.json`.
     pub fn from_file(path: &Path) -> Result<Self, NeuronError> {
-        let text = std::fs::read_to_string(path).map_err(|e| NeuronError::Io {
+        let bytes = crate::limits::read_file(path).map_err(|msg| NeuronError::Io {
             file: path.to_path_buf(),
-            msg: e.to_string(),
+            msg,
         })?;
-        let value: Value = serde_json::from_str(&text).map_err(|e| NeuronError::Field {
-            file: path.to_path_buf(),
-            field: "(json)".into(),
-            msg: format!("not valid JSON: {e}"),
-        })?;
+        let value: Value =
+            serde_json::from_slice(crate::limits::strip_bom_bytes(&bytes)).map_err(|e| {
+                NeuronError::Field {
+                    file: path.to_path_buf(),
+                    field: "(json)".into(),
+                    msg: format!("not valid JSON: {e}"),
+                }
+            })?;
         Self::from_value(path, value)
     }
 
@@ -122,6 +125,9 @@ impl AllenConfig {
         let obj = value
             .as_object()
             .ok_or_else(|| p.err("(json)", "top level is not an object"))?;
+        if let Some(msg) = crate::models::allen::nest_file_message(&value) {
+            return Err(p.err("(file)", msg));
+        }
 
         let el = p.num(obj, "El")?;
         let dt = p.num(obj, "dt")?;

@@ -71,6 +71,7 @@ pub fn read_text_stimulus(path: &Path, scale: f64) -> Result<Vec<f64>, NeuronErr
         file: path.to_path_buf(),
         msg: e.to_string(),
     })?;
+    let text = crate::limits::strip_bom(&text);
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let t = line.trim();
@@ -263,8 +264,24 @@ impl TrainSource {
         }
     }
 
-    /// Spike times (s, sorted) in [0, duration).
+    /// Spike times (s, sorted) in [0, duration). A generated train whose times cannot fit in
+    /// memory is refused before it is drawn.
     pub fn times(&self, duration: f64) -> Result<Vec<f64>, NeuronError> {
+        let (kind, rate, start) = match self {
+            TrainSource::Regular { rate, start } => ("regular", *rate, *start),
+            TrainSource::Poisson { rate, .. } => ("poisson", *rate, 0.0),
+            TrainSource::File { .. } => ("file", 0.0, 0.0),
+        };
+        let expected = rate * (duration - start).max(0.0);
+        // a time (f64) and its onset step (usize) per spike
+        if let Some(why) = crate::limits::over_budget(expected * 16.0) {
+            return Err(NeuronError::Value {
+                what: format!("--spike-train {kind}:{rate}"),
+                msg: format!(
+                    "RATE_HZ {rate} for {duration} s is about {expected:.3e} spikes, which {why}"
+                ),
+            });
+        }
         match self {
             TrainSource::Regular { rate, start } => Ok(regular_times(*rate, *start, duration)),
             TrainSource::Poisson { rate, seed } => Ok(poisson_times(*rate, *seed, duration)),
@@ -314,6 +331,7 @@ pub fn read_spike_times(path: &Path) -> Result<Vec<f64>, NeuronError> {
         file: path.to_path_buf(),
         msg: e.to_string(),
     })?;
+    let text = crate::limits::strip_bom(&text);
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let t = line.trim();

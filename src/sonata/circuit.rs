@@ -48,10 +48,15 @@ impl JsonCache {
                 types_file,
                 format!("line {line}: dynamics_params"),
                 value,
-                format!("cannot read {}: {e}", path.display()),
+                format!(
+                    "cannot read {}: {}",
+                    path.display(),
+                    crate::limits::io_reason(&e)
+                ),
             )
         })?;
-        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| SonataError::Json {
+        let text = crate::limits::strip_bom(&text);
+        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| SonataError::Json {
             file: path.to_path_buf(),
             line: e.line(),
             column: e.column(),
@@ -105,12 +110,12 @@ impl Circuit {
                 ]
             }));
         for (field, path) in files {
-            if !path.is_file() {
+            if let Some(why) = crate::limits::file_problem(path) {
                 return Err(SonataError::invalid(
                     origin,
                     field,
                     format!("\"{}\"", path.display()),
-                    "no such file",
+                    why,
                 ));
             }
         }

@@ -133,7 +133,10 @@ fn write_pairs(g: &Group, name: &str, pairs: &[[u64; 2]], path: &Path) -> Result
 fn str_attr(loc: &hdf5::Location, name: &str, value: &str, path: &Path) -> Result<(), WriteError> {
     let v: VarLenUnicode = value.parse().map_err(|_| WriteError::Invalid {
         path: path.to_path_buf(),
-        msg: format!("attribute {name}: value {value:?} is not a valid string"),
+        msg: format!(
+            "attribute {name}: value \"{}\" is not a valid string",
+            crate::limits::clip(value)
+        ),
     })?;
     loc.new_attr::<VarLenUnicode>()
         .create(name)
@@ -172,7 +175,8 @@ pub fn write_nodes(path: &Path, t: &NodesTable) -> Result<(), WriteError> {
                                 .map_err(|_| WriteError::Invalid {
                                     path: path.to_path_buf(),
                                     msg: format!(
-                                        "column {name}: value {x:?} is not a valid string"
+                                        "column {name}: value \"{}\" is not a valid string",
+                                        crate::limits::clip(x)
                                     ),
                                 })?,
                         );

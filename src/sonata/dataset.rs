@@ -27,8 +27,8 @@ pub fn read_f64_1d(path: &Path, dataset: &str) -> Result<Dataset1d, SonataError>
         object: object.to_string(),
         message: e.to_string(),
     };
-    if !path.is_file() {
-        return Err(open(format!("file not found (wanted dataset {dataset})")));
+    if let Some(p) = crate::limits::file_problem(path) {
+        return Err(open(format!("{p} (wanted dataset {dataset})")));
     }
     let file = hdf5::File::open(path).map_err(|e| open(format!("not an HDF5 file: {e}")))?;
     let ds = file.dataset(dataset).map_err(|_| SonataError::Missing {

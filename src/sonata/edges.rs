@@ -76,6 +76,9 @@ pub struct EdgePopulation {
     pub syn_weight: Option<Vec<f64>>,
     /// ms.
     pub delay: Option<Vec<f64>>,
+    /// The one group every edge is in, row for row (every BMTK file), for messages naming a
+    /// group column's dataset and row; `None` with several groups.
+    pub single_group: Option<u32>,
     /// Other group columns (not used by PointNet), by name, for information.
     pub other_columns: Vec<String>,
     /// Number of edge groups.
@@ -129,6 +132,32 @@ impl EdgePopulation {
 
     pub fn len(&self) -> usize {
         self.source_ids.len()
+    }
+
+    /// Where loaded edge `i`'s value of group column `key` is stored, for messages:
+    /// `/edges/<pop>/<group>/<key>[row]` (one group), else the row's `edge_group_id` entry.
+    pub fn group_column_site(&self, key: &str, i: usize) -> String {
+        let row = self.rows.row(i);
+        match self.single_group {
+            Some(g) => format!("/edges/{}/{g}/{key}[{row}]", self.name),
+            None => format!(
+                "/edges/{}/<edge_group_id[{row}]>/{key} (edge row {row})",
+                self.name
+            ),
+        }
+    }
+
+    /// Whether edge `i`'s `key` (nsyns, syn_weight or delay) comes from its h5 group column.
+    pub fn from_group_column(&self, key: &str, i: usize) -> bool {
+        let col = match key {
+            "nsyns" => &self.nsyns,
+            "syn_weight" => &self.syn_weight,
+            "delay" => &self.delay,
+            _ => return false,
+        };
+        col.as_ref()
+            .and_then(|c| c.get(i))
+            .is_some_and(|v| !v.is_nan())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -311,15 +340,17 @@ pub(crate) fn edge_types_from_table(t: &TypeTable) -> Result<BTreeMap<u64, EdgeT
     let mut out = BTreeMap::new();
     for (r, row) in t.rows.iter().enumerate() {
         let line = t.lines[r];
-        let id = match &row[id_col] {
-            Value::Int(i) if *i >= 0 && *i <= i64::from(u32::MAX) => *i as u64,
-            other => {
+        // a float column (e.g. one NaN among the ids) still holds integer ids
+        let id = match row[id_col].as_i64() {
+            Some(i) if (0..=i64::from(u32::MAX)).contains(&i) => i as u64,
+            _ => {
+                let other = &row[id_col];
                 return Err(SonataError::invalid(
                     &t.file,
                     format!("line {line}: edge_type_id"),
                     other,
                     "expected a non-negative 32-bit integer",
-                ))
+                ));
             }
         };
         let attributes: BTreeMap<String, Value> =
@@ -327,14 +358,25 @@ pub(crate) fn edge_types_from_table(t: &TypeTable) -> Result<BTreeMap<u64, EdgeT
         let num = |k: &str| -> Result<Option<f64>, SonataError> {
             match attributes.get(k) {
                 None | Some(Value::Null) => Ok(None),
-                Some(v) => v.as_f64().map(Some).ok_or_else(|| {
-                    SonataError::invalid(
+                Some(v) => match v.as_f64() {
+                    Some(x) if x.is_finite() => Ok(Some(x)),
+                    Some(x) => Err(SonataError::invalid(
                         &t.file,
                         format!("line {line}: {k}"),
-                        v,
-                        "expected a number",
-                    )
-                }),
+                        x,
+                        "not a finite number (write NULL for a missing value)",
+                    )),
+                    // a number in a column typed as text by another row's value
+                    None => match v.as_str().map(|s| s.trim().parse::<f64>()) {
+                        Some(Ok(x)) if x.is_finite() => Ok(Some(x)),
+                        _ => Err(SonataError::invalid(
+                            &t.file,
+                            format!("line {line}: {k}"),
+                            v,
+                            "expected a number",
+                        )),
+                    },
+                },
             }
         };
         let s = |k: &str| {
@@ -873,9 +915,29 @@ fn read_population(
         if !groups.values().any(|g| g.cols.contains_key(key)) {
             return Ok(None);
         }
+        // NaN marks "this edge's group has no such column" below, so a NaN (or inf) stored
+        // in the file is an error here, naming the dataset and row, never a silent fallback.
+        let not_finite = |path: &str, row: usize, v: f64| {
+            SonataError::invalid(
+                file,
+                format!("{path}/{key}[{row}]"),
+                v,
+                "not a finite number",
+            )
+        };
         if single_identity {
-            return match groups.values().next().and_then(|g| g.cols.get(key)) {
-                Some(ds) => Ok(Some(h5::read_f64_rows(file, ds, rows_sel)?)),
+            return match groups
+                .values()
+                .next()
+                .and_then(|g| g.cols.get(key).map(|d| (g, d)))
+            {
+                Some((grp, ds)) => {
+                    let v = h5::read_f64_rows(file, ds, rows_sel)?;
+                    if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+                        return Err(not_finite(&grp.path, rows.row(i), v[i]));
+                    }
+                    Ok(Some(v))
+                }
                 None => Ok(None),
             };
         }
@@ -883,7 +945,11 @@ fn read_population(
         if m > 0 {
             for (id, grp) in &groups {
                 if let Some(ds) = grp.cols.get(key) {
-                    whole.insert(*id, h5::read_f64(file, ds)?);
+                    let v = h5::read_f64(file, ds)?;
+                    if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+                        return Err(not_finite(&grp.path, i, v[i]));
+                    }
+                    whole.insert(*id, v);
                 }
             }
         }
@@ -908,7 +974,9 @@ fn read_population(
                 .find(|n| ig.link_exists(n))
                 .map(|n| n.to_string())
         });
+    let single_group = if single_identity { single } else { None };
     Ok(EdgePopulation {
+        single_group,
         name: name.to_string(),
         edges_file: file.to_path_buf(),
         edge_types_file: types_file.to_path_buf(),

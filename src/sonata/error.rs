@@ -81,7 +81,7 @@ impl SonataError {
         SonataError::Invalid {
             file: file.to_path_buf(),
             field: field.into(),
-            value: value.to_string(),
+            value: crate::limits::clip(value),
             reason: reason.into(),
         }
     }

@@ -15,15 +15,18 @@ use super::Column;
 
 /// Open an HDF5 file read-only.
 pub(crate) fn open(file: &Path) -> Result<File, SonataError> {
-    if !file.exists() {
+    if let Some(message) = crate::limits::file_problem(file) {
         return Err(SonataError::Open {
             file: file.to_path_buf(),
-            message: "no such file".into(),
+            message,
         });
     }
     File::open(file).map_err(|e| SonataError::Open {
         file: file.to_path_buf(),
-        message: format!("not a readable HDF5 file ({e})"),
+        message: format!(
+            "not a readable HDF5 file ({})",
+            crate::limits::clip(e.to_string().lines().next().unwrap_or(""))
+        ),
     })
 }
 

@@ -478,6 +478,26 @@ fn read_group(file: &Path, path: &str, id: u32, g: &hdf5::Group) -> Result<NodeG
     } else {
         BTreeMap::new()
     };
+    // per-node model parameters: a NaN or inf would reach the model as a null or a nonsense
+    // value, so it is refused here, naming the dataset and row
+    for (k, c) in &dynamics_params {
+        let bad = match c {
+            Column::Float(v) => v.iter().position(|x| !x.is_finite()).map(|i| (i, v[i])),
+            Column::FloatRows { ncols, data } => data
+                .iter()
+                .position(|x| !x.is_finite())
+                .map(|i| (i / (*ncols).max(1), data[i])),
+            _ => None,
+        };
+        if let Some((row, x)) = bad {
+            return Err(SonataError::invalid(
+                file,
+                format!("{path}/dynamics_params/{k}[{row}]"),
+                x,
+                "not a finite number",
+            ));
+        }
+    }
     let mut len = None;
     for (k, c) in columns.iter().chain(dynamics_params.iter()) {
         match len {
@@ -508,15 +528,17 @@ pub(crate) fn node_types_from_table(t: &TypeTable) -> Result<BTreeMap<u64, NodeT
     let mut out = BTreeMap::new();
     for (r, row) in t.rows.iter().enumerate() {
         let line = t.lines[r];
-        let id = match &row[id_col] {
-            Value::Int(i) if *i >= 0 => *i as u64,
-            other => {
+        // a float column (e.g. one NaN among the ids) still holds integer ids
+        let id = match row[id_col].as_i64() {
+            Some(i) if i >= 0 => i as u64,
+            _ => {
+                let other = &row[id_col];
                 return Err(SonataError::invalid(
                     &t.file,
                     format!("line {line}: node_type_id"),
                     other,
                     "expected a non-negative integer",
-                ))
+                ));
             }
         };
         let attributes: BTreeMap<String, Value> =

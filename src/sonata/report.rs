@@ -152,9 +152,13 @@ fn write_str_attr(
     value: &str,
     file: &Path,
 ) -> Result<(), ReportError> {
-    let v: VarLenUnicode = value
-        .parse()
-        .map_err(|_| invalid(file, name, format!("cannot store string {value:?}")))?;
+    let v: VarLenUnicode = value.parse().map_err(|_| {
+        invalid(
+            file,
+            name,
+            format!("cannot store string \"{}\"", crate::limits::clip(value)),
+        )
+    })?;
     loc.new_attr::<VarLenUnicode>()
         .shape(())
         .create(name)
@@ -199,7 +203,10 @@ impl ReportWriter {
                 return Err(invalid(
                     path,
                     "population",
-                    format!("invalid or duplicate population name {pop:?}"),
+                    format!(
+                        "invalid or duplicate population name \"{}\"",
+                        crate::limits::clip(pop)
+                    ),
                 ));
             }
         }
@@ -441,10 +448,10 @@ fn read_str_attr(loc: &hdf5::Location, name: &str) -> Option<String> {
 }
 
 fn open_file(path: &Path) -> Result<hdf5::File, ReportError> {
-    if !path.is_file() {
+    if let Some(msg) = crate::limits::file_problem(path) {
         return Err(ReportError::Io {
             file: path.display().to_string(),
-            msg: "no such file".to_string(),
+            msg,
         });
     }
     hdf5::File::open(path).map_err(|e| {
@@ -637,7 +644,10 @@ pub fn read_trace(
             return Err(invalid(
                 path,
                 "population",
-                format!("node {node_id} is in several populations {names:?}; choose one"),
+                format!(
+                    "node {node_id} is in several populations ({}); choose one",
+                    names.join(", ")
+                ),
             ));
         }
     };

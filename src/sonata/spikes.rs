@@ -173,7 +173,7 @@ pub fn read_spikes(path: &Path) -> Result<SpikeTrains, SpikeError> {
                 .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
                 .map_err(|e| SpikeError::Open {
                     file: path.to_path_buf(),
-                    message: e.to_string(),
+                    message: crate::limits::io_reason(&e),
                 })?;
             let head = &head[..n];
             if head == b"\x89HDF\r\n\x1a\n" {
@@ -285,10 +285,15 @@ pub fn read_spikes_h5(path: &Path) -> Result<SpikeTrains, SpikeError> {
 /// `timestamps`, `node_ids` and optionally `population` in any order; without a header the
 /// columns are `timestamps node_ids` (or `timestamps population node_ids` with three fields).
 pub fn read_spikes_csv(path: &Path) -> Result<SpikeTrains, SpikeError> {
-    let text = std::fs::read_to_string(path).map_err(|e| SpikeError::Open {
+    let bytes = crate::limits::read_file(path).map_err(|message| SpikeError::Open {
         file: path.to_path_buf(),
-        message: e.to_string(),
+        message,
     })?;
+    let text = String::from_utf8(bytes).map_err(|_| SpikeError::Open {
+        file: path.to_path_buf(),
+        message: "not valid UTF-8 text".into(),
+    })?;
+    let text = crate::limits::strip_bom(&text);
     let csv_err = |line: usize, message: String| {
         SpikeError::from(SonataError::Csv {
             file: path.to_path_buf(),
@@ -315,14 +320,20 @@ pub fn read_spikes_csv(path: &Path) -> Result<SpikeTrains, SpikeError> {
                         find(&["timestamps", "timestamp", "time", "times"]).ok_or_else(|| {
                             csv_err(
                                 line_no,
-                                format!("header \"{}\" has no timestamps column", fields.join(" ")),
+                                format!(
+                                    "header \"{}\" has no timestamps column",
+                                    crate::limits::clip(fields.join(" "))
+                                ),
                             )
                         })?;
                     let i =
                         find(&["node_ids", "node_id", "gids", "gid", "ids"]).ok_or_else(|| {
                             csv_err(
                                 line_no,
-                                format!("header \"{}\" has no node_ids column", fields.join(" ")),
+                                format!(
+                                    "header \"{}\" has no node_ids column",
+                                    crate::limits::clip(fields.join(" "))
+                                ),
                             )
                         })?;
                     let p = find(&["population", "populations"]);
@@ -358,13 +369,19 @@ pub fn read_spikes_csv(path: &Path) -> Result<SpikeTrains, SpikeError> {
             .ok_or_else(|| {
                 csv_err(
                     line_no,
-                    format!("timestamps = {}: not a number", fields[ti]),
+                    format!(
+                        "timestamps = {}: not a finite number",
+                        crate::limits::clip(fields[ti])
+                    ),
                 )
             })?;
         let id: u64 = fields[ii].parse().map_err(|_| {
             csv_err(
                 line_no,
-                format!("node_ids = {}: not a non-negative integer", fields[ii]),
+                format!(
+                    "node_ids = {}: not a non-negative integer",
+                    crate::limits::clip(fields[ii])
+                ),
             )
         })?;
         let pop = pi.map(|p| fields[p].to_string());
@@ -410,7 +427,10 @@ fn population_name<'a>(path: &Path, p: &'a PopulationSpikes) -> Result<&'a str, 
         other => Err(SpikeError::from(SonataError::Invalid {
             file: path.to_path_buf(),
             field: "population".into(),
-            value: format!("{other:?}"),
+            value: match other {
+                Some(n) => format!("'{}'", crate::limits::clip(n)),
+                None => "(none)".into(),
+            },
             reason: "spikes need a population name without '/' or spaces to be written".into(),
         })),
     }

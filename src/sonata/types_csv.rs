@@ -3,7 +3,8 @@
 //! Dialect: fields separated by one or more spaces (the spec; BMTK writes exactly one), `"`
 //! quoting with `""` as an escaped quote, LF or CRLF line ends, header-driven columns.
 //! Missing-value markers are pandas' defaults plus `NONE` (BMTK reads with
-//! `na_values='NONE'`). Columns are typed like pandas: all non-missing cells integers -> `Int`,
+//! `na_values='NONE'`), except `NaN`/`nan`, which read as a float NaN so that a number the
+//! model uses can be refused instead of silently falling back to a default. Columns are typed like pandas: all non-missing cells integers -> `Int`,
 //! else all numeric -> `Float`, else `Str` (so "1" in a text column stays text).
 //! A hand-written splitter is used because the csv crate treats each space as a separator.
 
@@ -34,14 +35,17 @@ impl TypeTable {
         self.column(name).ok_or_else(|| SonataError::MissingColumn {
             file: self.file.clone(),
             column: name.into(),
-            header: self.columns.join(" "),
+            header: crate::limits::clip(self.columns.join(" ")),
         })
     }
 }
 
+/// pandas' markers of a missing value, except the NaN spellings: a NaN written where a number
+/// is expected reads as a float NaN, which every numeric field the model uses rejects (a
+/// missing value is written `NULL`, as the BMTK builder does; issue #22).
 const NA: &[&str] = &[
-    "", "NULL", "null", "NONE", "None", "NaN", "nan", "-NaN", "-nan", "NA", "N/A", "n/a", "<NA>",
-    "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "1.#IND", "1.#QNAN",
+    "", "NULL", "null", "NONE", "None", "NA", "N/A", "n/a", "<NA>", "#N/A", "#N/A N/A", "#NA",
+    "-1.#IND", "-1.#QNAN", "1.#IND", "1.#QNAN",
 ];
 
 /// Split one line into fields: runs of spaces (or tabs) separate, `"…"` quotes.
@@ -76,7 +80,10 @@ fn split_fields(line: &str) -> Result<Vec<String>, String> {
             // A quoted field must end at a separator.
             if let Some(&n) = chars.peek() {
                 if n != ' ' && n != '\t' {
-                    return Err(format!("unexpected character '{n}' after closing quote"));
+                    return Err(format!(
+                        "unexpected character '{}' after closing quote",
+                        crate::limits::clip(n)
+                    ));
                 }
             }
             // Keep quoted empty strings distinct from missing values only by content: pandas
@@ -114,10 +121,13 @@ fn cell_kind(s: &str) -> Kind {
 
 /// Read and type a node_types or edge_types CSV file.
 pub fn read_types_csv(path: &Path) -> Result<TypeTable, SonataError> {
-    let bytes = std::fs::read(path).map_err(|e| SonataError::Open {
+    let mut bytes = crate::limits::read_file(path).map_err(|message| SonataError::Open {
         file: path.to_path_buf(),
-        message: e.to_string(),
+        message,
     })?;
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        bytes.drain(..3);
+    }
     let text = String::from_utf8(bytes).map_err(|e| SonataError::Csv {
         file: path.to_path_buf(),
         line: 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
@@ -152,7 +162,10 @@ pub(crate) fn parse_types_csv(path: &Path, text: &str) -> Result<TypeTable, Sona
                     if fields[..j].contains(c) {
                         return Err(csv_err(
                             i + 1,
-                            format!("duplicate column name {c} in the header"),
+                            format!(
+                                "duplicate column name {} in the header",
+                                crate::limits::clip(c)
+                            ),
                         ));
                     }
                 }
@@ -166,7 +179,7 @@ pub(crate) fn parse_types_csv(path: &Path, text: &str) -> Result<TypeTable, Sona
                             "{} fields, but the header has {} columns ({})",
                             fields.len(),
                             h.len(),
-                            h.join(" ")
+                            crate::limits::clip(h.join(" "))
                         ),
                     ));
                 }
@@ -245,6 +258,18 @@ mod tests {
             tab.rows[0],
             [Value::Int(1), Value::Null, Value::Null, Value::Null]
         );
+    }
+
+    /// Issue #22: NaN spellings are float NaNs (refused where a number is used), not missing.
+    #[test]
+    fn nan_is_a_number_not_missing() {
+        let t = parse_types_csv(Path::new("t.csv"), "a b c\n1 NaN NULL\n2 2.5 nan\n").unwrap();
+        assert!(matches!(t.rows[0][1], Value::Float(x) if x.is_nan()));
+        assert_eq!(t.rows[0][2], Value::Null);
+        assert!(matches!(t.rows[1][2], Value::Float(x) if x.is_nan()));
+        // a BOM before the header is not part of the first column name
+        let t = parse_types_csv(Path::new("t.csv"), "\u{feff}a b\n1 2\n").unwrap();
+        assert_eq!(t.columns, ["a", "b"]);
     }
 
     #[test]
