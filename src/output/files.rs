@@ -150,16 +150,6 @@ pub fn remove_stale_temps(dir: &Path) -> Vec<PathBuf> {
     removed
 }
 
-/// A user-supplied value cut to a readable length for an error message.
-pub fn shorten(s: &str) -> String {
-    const MAX: usize = 80;
-    if s.chars().count() <= MAX {
-        return s.to_string();
-    }
-    let cut: String = s.chars().take(MAX).collect();
-    format!("{cut}… ({} characters)", s.chars().count())
-}
-
 fn io_err(path: &Path, msg: impl std::fmt::Display) -> OutputError {
     OutputError::Io {
         path: path.to_path_buf(),

@@ -256,8 +256,8 @@ pub fn check_population_names(net: &Network) -> Result<(), SimError> {
         let n = &p.name;
         if n.is_empty() || n == "." || n == ".." || n.contains('/') || n.contains('\0') {
             return Err(SimError::Invalid(format!(
-                "node population name {:?}: cannot name a spike group (no '/', not empty)",
-                crate::output::files::shorten(n)
+                "node population name \"{}\": cannot name a spike group (no '/', not empty)",
+                crate::limits::clip(n)
             )));
         }
     }
