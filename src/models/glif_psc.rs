@@ -13,8 +13,8 @@
 //! case: node types are contiguous) reads its constants as scalars; otherwise from per-neuron
 //! arrays. Both variants are the same generic kernel, so the arithmetic is identical.
 
-use super::lanes::{plan_chunks, prefetch_at, Co, Per, Uni, LANES, STORE_PAD};
 use super::glif_common::{alpha_port, GlifConsts};
+use super::lanes::{plan_chunks, prefetch_at, Co, Per, Uni, LANES, STORE_PAD};
 use super::params::GlifPscParams;
 use super::{sort_spikes_from, BlockInput, ModelError};
 

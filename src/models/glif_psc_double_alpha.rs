@@ -223,7 +223,10 @@ impl GlifPscDoubleAlphaGroup {
     fn port_busy(&self, p: usize, c0: usize, c1: usize) -> bool {
         let n = self.n;
         (2 * p..2 * p + 2).any(|r| {
-            let (a, b) = (&self.st.y1[r * n + c0..r * n + c1], &self.st.y2[r * n + c0..r * n + c1]);
+            let (a, b) = (
+                &self.st.y1[r * n + c0..r * n + c1],
+                &self.st.y2[r * n + c0..r * n + c1],
+            );
             a.iter().chain(b).any(|&x| x != 0.0)
         })
     }
@@ -300,7 +303,8 @@ impl GlifPscDoubleAlphaGroup {
         }
         let ci = self.chunks.partition_point(|c| c.1 <= i);
         for p in 0..np {
-            let busy = (2 * p..2 * p + 2).any(|r| v[7 + na + 2 * r] != 0.0 || v[8 + na + 2 * r] != 0.0);
+            let busy =
+                (2 * p..2 * p + 2).any(|r| v[7 + na + 2 * r] != 0.0 || v[8 + na + 2 * r] != 0.0);
             if busy && !self.ports[ci].contains(&p) {
                 self.ports[ci].push(p);
                 self.ports[ci].sort_unstable();

@@ -70,8 +70,8 @@
 pub mod allen;
 pub mod drive;
 mod error;
-pub mod glif_cond;
 mod glif_common;
+pub mod glif_cond;
 pub mod glif_psc;
 pub mod glif_psc_double_alpha;
 pub mod iaf;
@@ -85,8 +85,8 @@ pub(crate) use lanes::prefetch_at;
 /// Line-aligned input buffers, shared with the engine's blocks.
 pub use lanes::AlignedBuf;
 pub use params::{
-    GlifCondParams, GlifPscDoubleAlphaParams, GlifPscParams, IafPscAlphaParams,
-    IafPscDeltaParams, IafPscExpParams,
+    GlifCondParams, GlifPscDoubleAlphaParams, GlifPscParams, IafPscAlphaParams, IafPscDeltaParams,
+    IafPscExpParams,
 };
 
 use glif_cond::GlifCondGroup;
