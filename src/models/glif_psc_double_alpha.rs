@@ -16,6 +16,7 @@
 //! some of its neurons can receive weight on ([`GlifPscDoubleAlphaGroup::use_ports`]).
 
 use super::glif_common::{alpha_port, GlifConsts};
+use super::lanes::{plan_chunks, Co, Per, Uni};
 use super::params::GlifPscDoubleAlphaParams;
 use super::{sort_spikes_from, BlockInput, ModelError};
 
@@ -54,6 +55,29 @@ struct Consts {
     jump: Vec<f64>,
 }
 
+/// The constants the per-step passes read, for one chunk: one value for the whole chunk
+/// ([`Uni`], all its neurons share a parameter set) or one per neuron ([`Per`]). Both are the
+/// same generic kernel, so the arithmetic is identical. Synaptic rows as in [`Consts`].
+#[derive(Debug, Clone)]
+struct KernelCo<C> {
+    p33: C,
+    p30: C,
+    th_inf: C,
+    ds: C,
+    pv: C,
+    dv_inv: C,
+    phi: C,
+    rho: C,
+    g: C,
+    asc_s: Vec<C>,
+    asc_d: Vec<C>,
+    p11: Vec<C>,
+    p21: Vec<C>,
+    p31: Vec<C>,
+    p32: Vec<C>,
+    jump: Vec<C>,
+}
+
 /// Dynamic state (glif.md §3.3 with two alpha pairs per port), same indexing as [`Consts`].
 #[derive(Debug, Clone, Default)]
 struct State {
@@ -80,11 +104,14 @@ pub struct GlifPscDoubleAlphaGroup {
     any_a: bool,
     /// Whether `asc_sum` and `i_syn` are kept up to date (only samples read them).
     sums: bool,
-    /// Chunks `(c0, c1)` of at most [`CHUNK`] neurons.
-    chunks: Vec<(usize, usize)>,
+    /// Chunks `(c0, c1, set)` of at most [`CHUNK`] neurons; `set`: the parameter set all
+    /// their neurons share (they follow the node-type runs where there are runs).
+    chunks: Vec<(usize, usize, Option<u32>)>,
     /// Per chunk, the ports it integrates (increasing).
     ports: Vec<Vec<usize>>,
     k: Consts,
+    /// Scalar kernel constants of each parameter set (uniform chunks).
+    uni: Vec<KernelCo<Uni>>,
     st: State,
 }
 
@@ -184,9 +211,32 @@ impl GlifPscDoubleAlphaGroup {
             y1: vec![0.0; nr * n],
             y2: vec![0.0; nr * n],
         };
-        let chunks: Vec<(usize, usize)> = (0..n)
-            .step_by(CHUNK)
-            .map(|c0| (c0, (c0 + CHUNK).min(n)))
+        let chunks = plan_chunks(set_of, CHUNK);
+        let uni = core
+            .iter()
+            .zip(&syn)
+            .map(|(c, rows)| {
+                let u = |v: &[f64]| v.iter().map(|&x| Uni(x)).collect::<Vec<_>>();
+                let r = |q: usize| rows.iter().map(|x| Uni(x[q])).collect::<Vec<_>>();
+                KernelCo {
+                    p33: Uni(c.p33),
+                    p30: Uni(c.p30),
+                    th_inf: Uni(c.th_inf),
+                    ds: Uni(c.ds),
+                    pv: Uni(c.pv),
+                    dv_inv: Uni(c.dv_inv),
+                    phi: Uni(c.phi),
+                    rho: Uni(c.rho),
+                    g: Uni(c.g),
+                    asc_s: u(&c.asc_s),
+                    asc_d: u(&c.asc_d),
+                    p11: r(0),
+                    p21: r(1),
+                    p31: r(2),
+                    p32: r(3),
+                    jump: r(4),
+                }
+            })
             .collect();
         let ports = vec![(0..n_ports).collect(); chunks.len()];
         Ok(GlifPscDoubleAlphaGroup {
@@ -199,6 +249,7 @@ impl GlifPscDoubleAlphaGroup {
             chunks,
             ports,
             k,
+            uni,
             st,
         })
     }
@@ -239,7 +290,7 @@ impl GlifPscDoubleAlphaGroup {
     pub fn use_ports(&mut self, used: &[u64]) {
         assert_eq!(used.len(), self.n, "use_ports: one mask per neuron");
         for ci in 0..self.chunks.len() {
-            let (c0, c1) = self.chunks[ci];
+            let (c0, c1, _) = self.chunks[ci];
             let mask = used[c0..c1].iter().fold(0u64, |a, &m| a | m);
             let live: Vec<usize> = (0..self.n_ports)
                 .filter(|&p| p >= 64 || (mask >> p) & 1 == 1 || self.port_busy(p, c0, c1))
@@ -331,22 +382,58 @@ impl GlifPscDoubleAlphaGroup {
     pub fn advance(&mut self, input: &mut BlockInput, spikes: &mut Vec<(u32, u32)>) {
         let first = spikes.len();
         for ci in 0..self.chunks.len() {
-            let (c0, c1) = self.chunks[ci];
-            let job = Job {
-                k: &self.k,
-                st: &mut self.st,
-                n: self.n,
-                n_ports: self.n_ports,
-                n_asc: self.n_asc,
-                ports: &self.ports[ci],
-                c0,
-                c1,
-            };
-            match (self.any_a, self.sums) {
-                (true, true) => kernel::<true, true>(job, input, spikes),
-                (true, false) => kernel::<true, false>(job, input, spikes),
-                (false, true) => kernel::<false, true>(job, input, spikes),
-                (false, false) => kernel::<false, false>(job, input, spikes),
+            let (c0, c1, set) = self.chunks[ci];
+            let (a, sums) = (self.any_a, self.sums);
+            macro_rules! run {
+                ($co:expr) => {{
+                    let job = Job {
+                        k: &self.k,
+                        co: $co,
+                        st: &mut self.st,
+                        n: self.n,
+                        n_ports: self.n_ports,
+                        n_asc: self.n_asc,
+                        ports: &self.ports[ci],
+                        c0,
+                        c1,
+                    };
+                    match (a, sums) {
+                        (true, true) => kernel::<_, true, true>(job, input, spikes),
+                        (true, false) => kernel::<_, true, false>(job, input, spikes),
+                        (false, true) => kernel::<_, false, true>(job, input, spikes),
+                        (false, false) => kernel::<_, false, false>(job, input, spikes),
+                    }
+                }};
+            }
+            match set {
+                Some(k) => run!(&self.uni[k as usize]),
+                None => {
+                    let (k, n) = (&self.k, self.n);
+                    fn rows(v: &[f64], kn: usize, n: usize, c0: usize, c1: usize) -> Vec<Per<'_>> {
+                        (0..kn).map(|r| Per(&v[r * n + c0..r * n + c1])).collect()
+                    }
+                    let per_k = |v, kn| rows(v, kn, n, c0, c1);
+                    let (na, nr) = (self.n_asc, 2 * self.n_ports);
+                    let co = KernelCo {
+                        p33: Per(&k.p33[c0..c1]),
+                        p30: Per(&k.p30[c0..c1]),
+                        th_inf: Per(&k.th_inf[c0..c1]),
+                        ds: Per(&k.ds[c0..c1]),
+                        pv: Per(&k.pv[c0..c1]),
+                        dv_inv: Per(&k.dv_inv[c0..c1]),
+                        phi: Per(&k.phi[c0..c1]),
+                        rho: Per(&k.rho[c0..c1]),
+                        g: Per(&k.g[c0..c1]),
+                        asc_s: per_k(&k.asc_s, na),
+                        asc_d: per_k(&k.asc_d, na),
+                        p11: per_k(&k.p11, nr),
+                        p21: per_k(&k.p21, nr),
+                        p31: per_k(&k.p31, nr),
+                        p32: per_k(&k.p32, nr),
+                        jump: per_k(&k.jump, nr),
+                    };
+                    run!(&co)
+                }
             }
         }
         if self.chunks.len() > 1 {
@@ -355,9 +442,11 @@ impl GlifPscDoubleAlphaGroup {
     }
 }
 
-/// One chunk `c0..c1` of a group: its constants, state and integrated ports.
-struct Job<'a> {
+/// One chunk `c0..c1` of a group: its constants (per neuron in `k` for the resets, `co` for
+/// the step), state and integrated ports.
+struct Job<'a, C> {
     k: &'a Consts,
+    co: &'a KernelCo<C>,
     st: &'a mut State,
     n: usize,
     n_ports: usize,
@@ -369,8 +458,8 @@ struct Job<'a> {
 
 /// Compiled for AVX-512 / AVX2 when the CPU has them: only wider vectors are enabled, no FMA
 /// contraction (Rust never fuses a·b + c), so every path gives the same bits.
-fn kernel<const A: bool, const S: bool>(
-    j: Job,
+fn kernel<C: Co, const A: bool, const S: bool>(
+    j: Job<C>,
     input: &mut BlockInput,
     spikes: &mut Vec<(u32, u32)>,
 ) {
@@ -378,49 +467,50 @@ fn kernel<const A: bool, const S: bool>(
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU supports AVX-512F (checked just above).
-            unsafe { kernel_avx512::<A, S>(j, input, spikes) };
+            unsafe { kernel_avx512::<C, A, S>(j, input, spikes) };
             return;
         }
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2 (checked just above).
-            unsafe { kernel_avx2::<A, S>(j, input, spikes) };
+            unsafe { kernel_avx2::<C, A, S>(j, input, spikes) };
             return;
         }
     }
-    kernel_body::<A, S>(j, input, spikes)
+    kernel_body::<C, A, S>(j, input, spikes)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn kernel_avx512<const A: bool, const S: bool>(
-    j: Job,
+unsafe fn kernel_avx512<C: Co, const A: bool, const S: bool>(
+    j: Job<C>,
     input: &mut BlockInput,
     spikes: &mut Vec<(u32, u32)>,
 ) {
-    kernel_body::<A, S>(j, input, spikes)
+    kernel_body::<C, A, S>(j, input, spikes)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn kernel_avx2<const A: bool, const S: bool>(
-    j: Job,
+unsafe fn kernel_avx2<C: Co, const A: bool, const S: bool>(
+    j: Job<C>,
     input: &mut BlockInput,
     spikes: &mut Vec<(u32, u32)>,
 ) {
-    kernel_body::<A, S>(j, input, spikes)
+    kernel_body::<C, A, S>(j, input, spikes)
 }
 
 /// Advance neurons `c0..c1` over the block: glif.md §3.4 items 1–8 with the synaptic changes
 /// of §12.3, in NEST's order of operations. `A`: some neuron has an adapting threshold;
 /// `S`: keep `asc_sum` and `I_syn` up to date.
 #[inline(always)]
-fn kernel_body<const A: bool, const S: bool>(
-    j: Job,
+fn kernel_body<C: Co, const A: bool, const S: bool>(
+    j: Job<C>,
     input: &mut BlockInput,
     spikes: &mut Vec<(u32, u32)>,
 ) {
     let Job {
         k,
+        co,
         st,
         n,
         n_ports: np,
@@ -438,20 +528,8 @@ fn kernel_body<const A: bool, const S: bool>(
     let mut isyn = [0.0f64; CHUNK];
     let (act, fire, sum) = (&mut act[..m], &mut fire[..m], &mut sum[..m]);
     let (u_new, isyn) = (&mut u_new[..m], &mut isyn[..m]);
-    // constants of the chunk (slices of exactly `m`: no bounds checks in the loops)
-    let (p33, p30, th_inf, ds) = (
-        &k.p33[r.clone()],
-        &k.p30[r.clone()],
-        &k.th_inf[r.clone()],
-        &k.ds[r.clone()],
-    );
-    let (pv, dv_inv, phi, rho, g) = (
-        &k.pv[r.clone()],
-        &k.dv_inv[r.clone()],
-        &k.phi[r.clone()],
-        &k.rho[r.clone()],
-        &k.g[r.clone()],
-    );
+    let (p33, p30, th_inf, ds) = (co.p33, co.p30, co.th_inf, co.ds);
+    let (pv, dv_inv, phi, rho, g) = (co.pv, co.dv_inv, co.phi, co.rho, co.g);
     for s in 0..input.n_steps {
         // Item 1: integrate unless refractory. The countdown happens here; neurons that fire
         // this step get their full count in the reset path below.
@@ -464,11 +542,11 @@ fn kernel_body<const A: bool, const S: bool>(
         for a in 0..n_asc {
             let o = a * n;
             let x = &mut st.asc[o + c0..o + c1];
-            let (sc, dc) = (&k.asc_s[o + c0..o + c1], &k.asc_d[o + c0..o + c1]);
+            let (sc, dc) = (co.asc_s[a], co.asc_d[a]);
             for i in 0..m {
                 let v = x[i];
-                sum[i] += sc[i] * v;
-                x[i] = if act[i] { v * dc[i] } else { v };
+                sum[i] += sc.at(i) * v;
+                x[i] = if act[i] { v * dc.at(i) } else { v };
             }
         }
         // Item 3: U = v_old·P33 + (I + asc_sum)·P30, then per port
@@ -476,7 +554,7 @@ fn kernel_body<const A: bool, const S: bool>(
         {
             let (u, ie) = (&st.u[r.clone()], &st.i_ext[r.clone()]);
             for i in 0..m {
-                u_new[i] = u[i] * p33[i] + (ie[i] + sum[i]) * p30[i];
+                u_new[i] = u[i] * p33.at(i) + (ie[i] + sum[i]) * p30.at(i);
                 isyn[i] = 0.0;
             }
         }
@@ -489,21 +567,22 @@ fn kernel_body<const A: bool, const S: bool>(
             let (f, sl) = ((2 * p) * n, (2 * p + 1) * n);
             let (y1f, y1s) = split_rows(&mut st.y1, f, sl, c0, m);
             let (y2f, y2s) = split_rows(&mut st.y2, f, sl, c0, m);
-            let (p11f, p11s) = (&k.p11[f + c0..f + c1], &k.p11[sl + c0..sl + c1]);
-            let (p21f, p21s) = (&k.p21[f + c0..f + c1], &k.p21[sl + c0..sl + c1]);
-            let (p31f, p31s) = (&k.p31[f + c0..f + c1], &k.p31[sl + c0..sl + c1]);
-            let (p32f, p32s) = (&k.p32[f + c0..f + c1], &k.p32[sl + c0..sl + c1]);
-            let (jf, js) = (&k.jump[f + c0..f + c1], &k.jump[sl + c0..sl + c1]);
+            let (rf, rs) = (2 * p, 2 * p + 1);
+            let (p11f, p11s) = (co.p11[rf], co.p11[rs]);
+            let (p21f, p21s) = (co.p21[rf], co.p21[rs]);
+            let (p31f, p31s) = (co.p31[rf], co.p31[rs]);
+            let (p32f, p32s) = (co.p32[rf], co.p32[rs]);
+            let (jf, js) = (co.jump[rf], co.jump[rs]);
             for i in 0..m {
                 let (af, bf, as_, bs) = (y1f[i], y2f[i], y1s[i], y2s[i]);
-                u_new[i] += p31f[i] * af + p32f[i] * bf + p31s[i] * as_ + p32s[i] * bs;
+                u_new[i] += p31f.at(i) * af + p32f.at(i) * bf + p31s.at(i) * as_ + p32s.at(i) * bs;
                 if S {
                     isyn[i] += bf + bs;
                 }
-                y2f[i] = p21f[i] * af + p11f[i] * bf;
-                y1f[i] = af * p11f[i] + jf[i] * w[i];
-                y2s[i] = p21s[i] * as_ + p11s[i] * bs;
-                y1s[i] = as_ * p11s[i] + js[i] * w[i];
+                y2f[i] = p21f.at(i) * af + p11f.at(i) * bf;
+                y1f[i] = af * p11f.at(i) + jf.at(i) * w[i];
+                y2s[i] = p21s.at(i) * as_ + p11s.at(i) * bs;
+                y1s[i] = as_ * p11s.at(i) + js.at(i) * w[i];
             }
             input.consume_lanes(s, np, [p], c0, m);
         }
@@ -518,18 +597,19 @@ fn kernel_body<const A: bool, const S: bool>(
                 let (vo, un, ts0, tv0) = (u[i], u_new[i], th_s[i], th_v[i]);
                 let tvn = if A {
                     // Item 4: the exact θ_v step from v_old with this step's drive.
-                    let beta = (ie[i] + sum[i]) / g[i];
-                    phi[i] * (vo - beta) * pv[i]
-                        + dv_inv[i] * (tv0 - phi[i] * (vo - beta) - rho[i] * beta)
-                        + rho[i] * beta
+                    let beta = (ie[i] + sum[i]) / g.at(i);
+                    let (phi, rho) = (phi.at(i), rho.at(i));
+                    phi * (vo - beta) * pv.at(i)
+                        + dv_inv.at(i) * (tv0 - phi * (vo - beta) - rho * beta)
+                        + rho * beta
                 } else {
                     tv0
                 };
                 // ds = 1 for levels without θ_s, so the product is exact for them.
-                let tsn = ts0 * ds[i];
+                let tsn = ts0 * ds.at(i);
                 let ts = if a { tsn } else { ts0 };
                 let tv = if a { tvn } else { tv0 };
-                let threshold = ts + tv + th_inf[i];
+                let threshold = ts + tv + th_inf.at(i);
                 th_s[i] = ts;
                 th_v[i] = tv;
                 // v_old is kept in u_new for the reset path
