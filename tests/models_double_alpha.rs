@@ -747,13 +747,22 @@ fn glifnet_run_matches_the_single_neuron_driver() {
     };
     let inputs = json!({"in": {"input_type": "spikes", "module": "sonata",
                                "input_file": "${configdir}/in.h5", "node_set": "lgn"}});
-    write_config(
+    let cfg_path = write_config(
         d.path(),
         &[v1, lgn],
         &[e],
         inputs,
         json!({"tstop": tstop, "dt": dt}),
     );
+    // membrane reports of two cells (one per kind group): V_m and I_syn
+    let mut cfg: Value =
+        serde_json::from_str(&std::fs::read_to_string(&cfg_path).unwrap()).unwrap();
+    cfg["reports"] = json!({
+        "vm": {"module": "membrane_report", "cells": {"population": "v1", "node_id": [0, 2]},
+               "variable_name": "V_m", "file_name": "vm.h5"},
+        "isyn": {"module": "membrane_report", "cells": {"population": "v1", "node_id": [0, 2]},
+                 "variable_name": "I_syn", "file_name": "isyn.h5"}});
+    std::fs::write(&cfg_path, cfg.to_string()).unwrap();
     for threads in ["1", "2"] {
         let got = run_ok(d.path(), &["--threads", threads]);
         let mut total = 0;
@@ -780,5 +789,34 @@ fn glifnet_run_matches_the_single_neuron_driver() {
             total += want.len();
         }
         assert_eq!(got.len(), total, "spikes of unknown nodes");
+    }
+    // the reports are the driver's samples after every step
+    for (file, var, units) in [("vm.h5", "V_m", "mV"), ("isyn.h5", "I_syn", "pA")] {
+        for c in [0usize, 2] {
+            let tr = glifnet::sonata::report::read_trace(
+                &d.path().join("output").join(file),
+                Some("v1"),
+                c as u64,
+            )
+            .unwrap();
+            assert_eq!(tr.units.as_deref(), Some(units), "{file}");
+            assert_eq!(tr.times.len(), 5000, "{file}: a sample after every step");
+            let json = &types.iter().find(|x| x.0 == cells[c]).unwrap().1;
+            let drive = Drive {
+                dt_ms: dt,
+                t_sim_ms: tstop,
+                spikes: per_cell[c].clone(),
+                currents: vec![],
+            };
+            let want = simulate(&params(json.clone()).unwrap(), &drive, &[var], &tr.times).unwrap();
+            for (k, (g, w)) in tr.values.iter().zip(&want.samples).enumerate() {
+                assert!(
+                    (g - w[0]).abs() <= 1e-12 * w[0].abs().max(1.0),
+                    "{file} cell {c} sample {k} at {} ms: {g} vs {}",
+                    tr.times[k],
+                    w[0]
+                );
+            }
+        }
     }
 }
