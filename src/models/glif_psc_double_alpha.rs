@@ -9,7 +9,11 @@
 //!
 //! Layout: state and constants in arrays over neurons (`k·n + i` for the ASCs, `r·n + i` for the
 //! synaptic rows, row `r = 2·port + c`, c = 0 fast, 1 slow). Neurons are stepped in chunks of
-//! [`CHUNK`] over the whole block (they are independent within a block); each step of a chunk is
+//! at most [`CHUNK`] over the whole block (they are independent within a block). Chunks follow
+//! the node-type runs (`lanes::plan_chunks`), so a chunk whose neurons share a parameter set
+//! reads its constants as scalars ([`Uni`]), otherwise per neuron ([`Per`]) — one generic
+//! kernel, identical arithmetic. There are no hand-written AVX-512 lanes (unlike glif_psc);
+//! the kernel is compiled for AVX-512F or AVX2 where the CPU has them. Each step of a chunk is
 //! a few passes whose inner loops run over the chunk's neurons with no data-dependent branch
 //! (the level's mechanisms and the refractory state are selects), so the compiler vectorises
 //! them; the rare resets after a spike take a scalar path. Each chunk integrates only the ports
