@@ -94,6 +94,15 @@ fn kernels(c: &mut Criterion<CpuTime>) {
         50.0,
         300.0,
     );
+    let double = ModelParams::from_nest_json(
+        "glif_psc_double_alpha",
+        &json!({"V_m": -78.85, "tau_syn_fast": [5.5, 8.5, 2.8, 5.8],
+                "tau_syn_slow": [15.0, 20.0, 8.0, 12.0], "amp_slow": [0.3, 0.3, 0.5, 0.5],
+                "spike_dependent_threshold": true, "after_spike_currents": true,
+                "adapting_threshold": true}),
+    )
+    .unwrap();
+    bench_group(c, "glif5_psc_double_alpha_4ports", double, 50.0, 300.0);
     let iaf = ModelParams::from_nest_json("iaf_psc_alpha", &json!({})).unwrap();
     bench_group(c, "iaf_psc_alpha", iaf, 300.0, 400.0);
     let delta = ModelParams::from_nest_json("iaf_psc_delta", &json!({})).unwrap();

@@ -338,7 +338,8 @@ fn packed_and_wide_queues_add_the_same_weights_in_the_same_order() {
 }
 
 /// One group of every model kind: GLIF psc with the one-pass step (GLIF5, 2 ASCs, 3 ports)
-/// and the multi-pass step (1 ASC), GLIF cond, and the three iaf models.
+/// and the multi-pass step (1 ASC), GLIF cond, GLIF psc double alpha (GLIF4, 3 ports) and the
+/// three iaf models.
 fn zoo() -> Vec<(crate::models::ModelParams, usize)> {
     use crate::models::ModelParams;
     use serde_json::json;
@@ -348,10 +349,14 @@ fn zoo() -> Vec<(crate::models::ModelParams, usize)> {
     let one_asc = json!({"tau_syn": [2.0, 5.0], "after_spike_currents": true,
                          "asc_init": [0.0], "asc_decay": [0.05], "asc_amps": [-20.0], "asc_r": [1.0]});
     let cond = json!({"tau_syn": [0.5, 2.0], "E_rev": [0.0, -85.0], "after_spike_currents": true});
+    let double = json!({"tau_syn_fast": [1.0, 3.0, 0.7], "tau_syn_slow": [5.0, 2.0, 9.0],
+                        "amp_slow": [0.4, 1.2, 0.2], "spike_dependent_threshold": true,
+                        "after_spike_currents": true});
     vec![
         (p("glif_psc", glif5), 13),
         (p("glif_psc", one_asc), 9),
         (p("glif_cond", cond), 7),
+        (p("glif_psc_double_alpha", double), 10),
         (p("iaf_psc_alpha", json!({})), 11),
         (p("iaf_psc_exp", json!({})), 8),
         (p("iaf_psc_delta", json!({"refractory_input": true})), 6),

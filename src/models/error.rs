@@ -27,7 +27,7 @@ pub enum ModelError {
         value: String,
         expected: String,
     },
-    #[error("unknown neuron model `{0}` (supported: glif_psc, glif_cond, iaf_psc_alpha, iaf_psc_exp, iaf_psc_delta)")]
+    #[error("unknown neuron model `{0}` (supported: glif_psc, glif_psc_double_alpha, glif_cond, iaf_psc_alpha, iaf_psc_exp, iaf_psc_delta)")]
     UnknownModel(String),
     /// A connection's receptor_type that the target model does not have.
     #[error("{model}: receptor_type = {receptor} is invalid: {rule}")]

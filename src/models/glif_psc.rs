@@ -13,9 +13,9 @@
 //! case: node types are contiguous) reads its constants as scalars; otherwise from per-neuron
 //! arrays. Both variants are the same generic kernel, so the arithmetic is identical.
 
+use super::glif_common::{alpha_port, GlifConsts};
 use super::lanes::{plan_chunks, prefetch_at, Co, Per, Uni, LANES, STORE_PAD};
 use super::params::GlifPscParams;
-use super::propagators::{alpha_p31_p32, refractory_steps};
 use super::{sort_spikes_from, BlockInput, ModelError};
 
 /// Neurons per chunk: state + coefficients of a chunk stay in L1/L2 across the block.
@@ -27,30 +27,11 @@ fn padded(mut v: Vec<f64>) -> Vec<f64> {
     v
 }
 
-/// Per-parameter-set constants (glif.md §3.2), computed once per set.
+/// Per-parameter-set constants (glif.md §3.2), computed once per set: the shared GLIF part
+/// and the alpha propagators of each port.
 #[derive(Debug, Clone)]
 struct SetConsts {
-    p33: f64,
-    p30: f64,
-    th_inf: f64,
-    e_l: f64,
-    ds: f64,
-    ds_ref: f64,
-    th_add: f64,
-    fv: f64,
-    vadd: f64,
-    pv: f64,
-    dv_inv: f64,
-    phi: f64,
-    rho: f64,
-    g: f64,
-    refr: u32,
-    u0: f64,
-    asc_s: Vec<f64>,
-    asc_d: Vec<f64>,
-    asc_dref: Vec<f64>,
-    asc_amp: Vec<f64>,
-    asc0: Vec<f64>,
+    core: GlifConsts,
     p11: Vec<f64>,
     p21: Vec<f64>,
     p31: Vec<f64>,
@@ -58,48 +39,15 @@ struct SetConsts {
     psc0: Vec<f64>,
 }
 
+impl std::ops::Deref for SetConsts {
+    type Target = GlifConsts;
+    fn deref(&self) -> &GlifConsts {
+        &self.core
+    }
+}
+
 impl SetConsts {
     fn new(p: &GlifPscParams, h: f64, n_asc: usize) -> SetConsts {
-        let tau = p.c_m / p.g;
-        let p33 = (-h / tau).exp();
-        let p30 = 1.0 / p.c_m * (1.0 - p33) * tau;
-        let r = p.spike_dependent_threshold;
-        let (ds, ds_ref, th_add, fv, vadd) = if r {
-            (
-                (-p.th_spike_decay * h).exp(),
-                (-p.th_spike_decay * p.t_ref).exp(),
-                p.th_spike_add,
-                p.voltage_reset_fraction,
-                p.voltage_reset_add,
-            )
-        } else {
-            (1.0, 0.0, 0.0, 0.0, p.v_reset_rel)
-        };
-        let (pv, dv_inv, phi, rho) = if p.adapting_threshold {
-            (
-                (-p.g * h / p.c_m).exp(),
-                1.0 / (p.th_voltage_decay * h).exp(),
-                p.th_voltage_index / (p.th_voltage_decay - p.g / p.c_m),
-                p.th_voltage_index / p.th_voltage_decay,
-            )
-        } else {
-            (0.0, 1.0, 0.0, 0.0)
-        };
-        let mut asc_s = vec![0.0; n_asc];
-        let mut asc_d = vec![0.0; n_asc];
-        let mut asc_dref = vec![0.0; n_asc];
-        let mut asc_amp = vec![0.0; n_asc];
-        let mut asc0 = vec![0.0; n_asc];
-        if p.after_spike_currents {
-            for (a, &k) in p.asc_decay.iter().enumerate() {
-                let d = (-k * h).exp();
-                asc_d[a] = d;
-                asc_s[a] = ((1.0 / k) / h) * (1.0 - d);
-                asc_dref[a] = p.asc_r[a] * (-k * p.t_ref).exp();
-                asc_amp[a] = p.asc_amps[a];
-                asc0[a] = p.asc0.get(a).copied().unwrap_or(0.0);
-            }
-        }
         let np = p.tau_syn.len();
         let (mut p11, mut p21, mut p31, mut p32, mut psc0) = (
             vec![0.0; np],
@@ -109,35 +57,11 @@ impl SetConsts {
             vec![0.0; np],
         );
         for (k, &ts) in p.tau_syn.iter().enumerate() {
-            p11[k] = (-h / ts).exp();
-            p21[k] = h * p11[k];
-            let (a, b) = alpha_p31_p32(ts, tau, p.c_m, h);
-            p31[k] = a;
-            p32[k] = b;
+            (p11[k], p21[k], p31[k], p32[k]) = alpha_port(p, ts, h);
             psc0[k] = 1.0 * std::f64::consts::E / ts;
         }
         SetConsts {
-            p33,
-            p30,
-            th_inf: p.th_inf,
-            e_l: p.e_l,
-            ds,
-            ds_ref,
-            th_add,
-            fv,
-            vadd,
-            pv,
-            dv_inv,
-            phi,
-            rho,
-            g: p.g,
-            refr: refractory_steps(p.t_ref, h),
-            u0: p.u0,
-            asc_s,
-            asc_d,
-            asc_dref,
-            asc_amp,
-            asc0,
+            core: GlifConsts::new(p, h, n_asc),
             p11,
             p21,
             p31,

@@ -29,7 +29,7 @@
 //!   spike at the end of the step: time = (block_start + s + 1)·dt), in increasing `s`, and for
 //!   equal `s` in increasing `i`.
 //! * Ports: [`ModelParams::port_for`] maps a SONATA/NEST `receptor_type` and the weight sign to
-//!   the internal 0-based port index (GLIF: receptor 1..=n → 0..n; iaf_psc_alpha/exp: receptor 0,
+//!   the internal 0-based port index (GLIF incl. glif_psc_double_alpha: receptor 1..=n → 0..n; iaf_psc_alpha/exp: receptor 0,
 //!   excitatory (w ≥ 0) → port 0, inhibitory → port 1; iaf_psc_delta: one port).
 //!
 //! Signatures (implemented in this module):
@@ -53,7 +53,10 @@
 //! * `params.rs` — NEST-format JSON → typed parameter structs (defaults, NEST's relative storage,
 //!   validity checks of glif.md §3.1 / sonata-bmtk.md §5.7).
 //! * `propagators.rs` — exact-integration constants (glif.md §3.2) and the refractory count.
-//! * `glif_psc.rs`, `glif_cond.rs`, `iaf.rs` — one SoA group per kind. `glif_psc` and
+//! * `glif_common.rs` — the membrane/threshold/ASC constants the current-based GLIF models
+//!   share (glif.md §3.2) and the propagators of one alpha current.
+//! * `glif_psc.rs`, `glif_psc_double_alpha.rs`, `glif_cond.rs`, `iaf.rs` — one SoA group per
+//!   kind (double alpha: glif.md §12, compiler-vectorised passes only). `glif_psc` and
 //!   `iaf_psc_alpha` keep their state in chunk-local stores and step each chunk in one pass
 //!   (hand-written AVX-512 lanes for GLIF, bit-identical to the compiler-vectorised ones that
 //!   `GLIFNET_PORTABLE_KERNEL=1` forces).
@@ -67,8 +70,10 @@
 pub mod allen;
 pub mod drive;
 mod error;
+mod glif_common;
 pub mod glif_cond;
 pub mod glif_psc;
+pub mod glif_psc_double_alpha;
 pub mod iaf;
 mod lanes;
 pub mod params;
@@ -80,17 +85,20 @@ pub(crate) use lanes::prefetch_at;
 /// Line-aligned input buffers, shared with the engine's blocks.
 pub use lanes::AlignedBuf;
 pub use params::{
-    GlifCondParams, GlifPscParams, IafPscAlphaParams, IafPscDeltaParams, IafPscExpParams,
+    GlifCondParams, GlifPscDoubleAlphaParams, GlifPscParams, IafPscAlphaParams, IafPscDeltaParams,
+    IafPscExpParams,
 };
 
 use glif_cond::GlifCondGroup;
 use glif_psc::GlifPscGroup;
+use glif_psc_double_alpha::GlifPscDoubleAlphaGroup;
 use iaf::{IafPscAlphaGroup, IafPscDeltaGroup, IafPscExpGroup};
 
 /// The closed set of neuron model kinds glifnet integrates (NEST names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ModelKind {
     GlifPsc,
+    GlifPscDoubleAlpha,
     GlifCond,
     IafPscAlpha,
     IafPscExp,
@@ -99,8 +107,9 @@ pub enum ModelKind {
 
 impl ModelKind {
     /// All kinds, in a fixed order.
-    pub const ALL: [ModelKind; 5] = [
+    pub const ALL: [ModelKind; 6] = [
         ModelKind::GlifPsc,
+        ModelKind::GlifPscDoubleAlpha,
         ModelKind::GlifCond,
         ModelKind::IafPscAlpha,
         ModelKind::IafPscExp,
@@ -111,6 +120,7 @@ impl ModelKind {
     pub fn name(self) -> &'static str {
         match self {
             ModelKind::GlifPsc => "glif_psc",
+            ModelKind::GlifPscDoubleAlpha => "glif_psc_double_alpha",
             ModelKind::GlifCond => "glif_cond",
             ModelKind::IafPscAlpha => "iaf_psc_alpha",
             ModelKind::IafPscExp => "iaf_psc_exp",
@@ -131,7 +141,7 @@ impl ModelKind {
     /// Recordable variables (NEST names) that [`ModelGroup::sample`] answers for this kind.
     pub fn recordables(self) -> &'static [&'static str] {
         match self {
-            ModelKind::GlifPsc => &[
+            ModelKind::GlifPsc | ModelKind::GlifPscDoubleAlpha => &[
                 "V_m",
                 "threshold",
                 "threshold_spike",
@@ -164,6 +174,7 @@ impl std::fmt::Display for ModelKind {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ModelParams {
     GlifPsc(GlifPscParams),
+    GlifPscDoubleAlpha(GlifPscDoubleAlphaParams),
     GlifCond(GlifCondParams),
     IafPscAlpha(IafPscAlphaParams),
     IafPscExp(IafPscExpParams),
@@ -172,7 +183,8 @@ pub enum ModelParams {
 
 impl ModelParams {
     /// Parse NEST-format parameters (a JSON object; `{}` gives NEST's defaults) for `model`
-    /// (`glif_psc`, `glif_cond`, `iaf_psc_alpha`, `iaf_psc_exp`, `iaf_psc_delta`, optionally
+    /// (`glif_psc`, `glif_psc_double_alpha`, `glif_cond`, `iaf_psc_alpha`, `iaf_psc_exp`,
+    /// `iaf_psc_delta`, optionally
     /// prefixed `nest:`). Unknown keys, wrong types and invalid values are errors.
     pub fn from_nest_json(
         model: &str,
@@ -181,6 +193,9 @@ impl ModelParams {
         let kind = ModelKind::from_name(model)?;
         Ok(match kind {
             ModelKind::GlifPsc => ModelParams::GlifPsc(GlifPscParams::from_json(json)?),
+            ModelKind::GlifPscDoubleAlpha => {
+                ModelParams::GlifPscDoubleAlpha(GlifPscDoubleAlphaParams::from_json(json)?)
+            }
             ModelKind::GlifCond => ModelParams::GlifCond(GlifCondParams::from_json(json)?),
             ModelKind::IafPscAlpha => ModelParams::IafPscAlpha(IafPscAlphaParams::from_json(json)?),
             ModelKind::IafPscExp => ModelParams::IafPscExp(IafPscExpParams::from_json(json)?),
@@ -191,6 +206,7 @@ impl ModelParams {
     pub fn kind(&self) -> ModelKind {
         match self {
             ModelParams::GlifPsc(_) => ModelKind::GlifPsc,
+            ModelParams::GlifPscDoubleAlpha(_) => ModelKind::GlifPscDoubleAlpha,
             ModelParams::GlifCond(_) => ModelKind::GlifCond,
             ModelParams::IafPscAlpha(_) => ModelKind::IafPscAlpha,
             ModelParams::IafPscExp(_) => ModelKind::IafPscExp,
@@ -198,11 +214,12 @@ impl ModelParams {
         }
     }
 
-    /// Number of internal synaptic ports (GLIF: len(tau_syn); iaf_psc_alpha/exp: 2 (ex, in);
-    /// iaf_psc_delta: 1).
+    /// Number of internal synaptic ports (GLIF: len(tau_syn), glif_psc_double_alpha:
+    /// len(tau_syn_fast); iaf_psc_alpha/exp: 2 (ex, in); iaf_psc_delta: 1).
     pub fn n_ports(&self) -> usize {
         match self {
             ModelParams::GlifPsc(p) => p.tau_syn.len(),
+            ModelParams::GlifPscDoubleAlpha(p) => p.n_ports(),
             ModelParams::GlifCond(p) => p.glif.tau_syn.len(),
             ModelParams::IafPscAlpha(_) | ModelParams::IafPscExp(_) => 2,
             ModelParams::IafPscDelta(_) => 1,
@@ -219,13 +236,20 @@ impl ModelParams {
             rule,
         };
         match self {
-            ModelParams::GlifPsc(_) | ModelParams::GlifCond(_) => {
+            ModelParams::GlifPsc(_)
+            | ModelParams::GlifCond(_)
+            | ModelParams::GlifPscDoubleAlpha(_) => {
                 let n = self.n_ports() as i64;
+                let per = if kind == ModelKind::GlifPscDoubleAlpha {
+                    "tau_syn_fast"
+                } else {
+                    "tau_syn"
+                };
                 if receptor_type >= 1 && receptor_type <= n {
                     Ok((receptor_type - 1) as usize)
                 } else {
                     Err(bad(format!(
-                        "must be in 1..={n} (one receptor port per tau_syn entry; 0 is not a spike port)"
+                        "must be in 1..={n} (one receptor port per {per} entry; 0 is not a spike port)"
                     )))
                 }
             }
@@ -314,6 +338,7 @@ impl BlockInput<'_> {
 #[derive(Debug, Clone)]
 pub enum ModelGroup {
     GlifPsc(GlifPscGroup),
+    GlifPscDoubleAlpha(GlifPscDoubleAlphaGroup),
     GlifCond(GlifCondGroup),
     IafPscAlpha(IafPscAlphaGroup),
     IafPscExp(IafPscExpGroup),
@@ -324,6 +349,7 @@ macro_rules! dispatch {
     ($self:expr, $g:ident => $e:expr) => {
         match $self {
             ModelGroup::GlifPsc($g) => $e,
+            ModelGroup::GlifPscDoubleAlpha($g) => $e,
             ModelGroup::GlifCond($g) => $e,
             ModelGroup::IafPscAlpha($g) => $e,
             ModelGroup::IafPscExp($g) => $e,
@@ -382,6 +408,9 @@ impl ModelGroup {
             ModelKind::GlifPsc => {
                 ModelGroup::GlifPsc(GlifPscGroup::new(&collect!(GlifPsc), set_of, dt_ms)?)
             }
+            ModelKind::GlifPscDoubleAlpha => ModelGroup::GlifPscDoubleAlpha(
+                GlifPscDoubleAlphaGroup::new(&collect!(GlifPscDoubleAlpha), set_of, dt_ms)?,
+            ),
             ModelKind::GlifCond => {
                 ModelGroup::GlifCond(GlifCondGroup::new(&collect!(GlifCond), set_of, dt_ms)?)
             }
@@ -404,6 +433,7 @@ impl ModelGroup {
     pub fn kind(&self) -> ModelKind {
         match self {
             ModelGroup::GlifPsc(_) => ModelKind::GlifPsc,
+            ModelGroup::GlifPscDoubleAlpha(_) => ModelKind::GlifPscDoubleAlpha,
             ModelGroup::GlifCond(_) => ModelKind::GlifCond,
             ModelGroup::IafPscAlpha(_) => ModelKind::IafPscAlpha,
             ModelGroup::IafPscExp(_) => ModelKind::IafPscExp,
@@ -434,8 +464,10 @@ impl ModelGroup {
     /// neuron `i` (ports ≥ 64 always count as used). A group may then skip unused ports, whose
     /// state stays exactly 0; results do not change. Call it before or between `advance`s.
     pub fn use_ports(&mut self, used: &[u64]) {
-        if let ModelGroup::GlifPsc(g) = self {
-            g.use_ports(used);
+        match self {
+            ModelGroup::GlifPsc(g) => g.use_ports(used),
+            ModelGroup::GlifPscDoubleAlpha(g) => g.use_ports(used),
+            _ => {}
         }
     }
 
@@ -443,8 +475,10 @@ impl ModelGroup {
     /// is called). A group may stop updating a variable that only samples read; no spike and no
     /// declared variable changes. Call it before or between `advance`s.
     pub fn record(&mut self, vars: &[&str]) {
-        if let ModelGroup::GlifPsc(g) = self {
-            g.record(vars);
+        match self {
+            ModelGroup::GlifPsc(g) => g.record(vars),
+            ModelGroup::GlifPscDoubleAlpha(g) => g.record(vars),
+            _ => {}
         }
     }
 

@@ -242,9 +242,85 @@ impl GlifPscParams {
     /// Parse a NEST `glif_psc` dictionary.
     pub fn from_json(json: &Value) -> Result<GlifPscParams, ModelError> {
         let d = Dict::new("glif_psc", json)?;
-        let p = parse_glif(&d, "glif_psc", "g", &[2.0])?;
+        let p = parse_glif(&d, "glif_psc", "g", Some(&[2.0]))?;
         d.finish()?;
         Ok(p)
+    }
+}
+
+/// Parameters of NEST `glif_psc_double_alpha` (glif.md §12): the GLIF membrane, threshold and
+/// ASC parameters of glif_psc (`glif.tau_syn` is empty: the model has no `tau_syn`) plus, per
+/// receptor port i, a fast and a slow alpha current, PSC = w·[α(τ_fast,i) + amp_slow_i·α(τ_slow,i)].
+#[derive(Debug, Clone, PartialEq)]
+pub struct GlifPscDoubleAlphaParams {
+    pub glif: GlifPscParams,
+    /// τ_f,i (ms); its length is the number of ports (receptor_type 1..=n).
+    pub tau_syn_fast: Vec<f64>,
+    /// τ_s,i (ms), same length.
+    pub tau_syn_slow: Vec<f64>,
+    /// a_i, peak of the slow part relative to the fast one (> 0), same length.
+    pub amp_slow: Vec<f64>,
+}
+
+impl GlifPscDoubleAlphaParams {
+    /// Parse a NEST `glif_psc_double_alpha` dictionary (defaults and checks of glif.md §12.1:
+    /// every entry of the three arrays > 0, `amp_slow` = 0 rejected as NEST does; arrays of
+    /// unequal length are an error here, where NEST would read past the shorter ones).
+    pub fn from_json(json: &Value) -> Result<GlifPscDoubleAlphaParams, ModelError> {
+        const M: &str = "glif_psc_double_alpha";
+        let d = Dict::new(M, json)?;
+        let glif = parse_glif(&d, M, "g", None)?;
+        let tau_syn_fast = d.vec("tau_syn_fast")?.unwrap_or_else(|| vec![2.0]);
+        let tau_syn_slow = d.vec("tau_syn_slow")?.unwrap_or_else(|| vec![6.0]);
+        let amp_slow = d.vec("amp_slow")?.unwrap_or_else(|| vec![0.3]);
+        d.finish()?;
+        let (nf, ns, na) = (tau_syn_fast.len(), tau_syn_slow.len(), amp_slow.len());
+        if nf != ns || nf != na {
+            let (param, value) = if nf != ns {
+                ("tau_syn_slow", &tau_syn_slow)
+            } else {
+                ("amp_slow", &amp_slow)
+            };
+            return Err(ModelError::invalid(
+                M,
+                param,
+                vec_text(value),
+                &format!(
+                    "tau_syn_fast, tau_syn_slow and amp_slow must have the same length (one \
+                     entry per receptor port), but tau_syn_fast has {nf}, tau_syn_slow {ns} and \
+                     amp_slow {na} entries"
+                ),
+            ));
+        }
+        if nf == 0 {
+            return Err(ModelError::invalid(
+                M,
+                "tau_syn_fast",
+                "[]",
+                "must have at least one entry (one per receptor port)",
+            ));
+        }
+        check_each_positive(M, "tau_syn_fast", &tau_syn_fast, "ms")?;
+        check_each_positive(M, "tau_syn_slow", &tau_syn_slow, "ms")?;
+        check_each(
+            M,
+            "amp_slow",
+            &amp_slow,
+            positive,
+            "every entry must be > 0 (NEST: all slow synaptic amplitudes must be strictly \
+             positive; a single alpha is glif_psc)",
+        )?;
+        Ok(GlifPscDoubleAlphaParams {
+            glif,
+            tau_syn_fast,
+            tau_syn_slow,
+            amp_slow,
+        })
+    }
+
+    /// Number of receptor ports.
+    pub fn n_ports(&self) -> usize {
+        self.tau_syn_fast.len()
     }
 }
 
@@ -260,7 +336,7 @@ pub struct GlifCondParams {
 impl GlifCondParams {
     pub fn from_json(json: &Value) -> Result<GlifCondParams, ModelError> {
         let d = Dict::new("glif_cond", json)?;
-        let glif = parse_glif(&d, "glif_cond", "g_m", &[0.2, 2.0])?;
+        let glif = parse_glif(&d, "glif_cond", "g_m", Some(&[0.2, 2.0]))?;
         let e_rev = d.vec("E_rev")?.unwrap_or_else(|| vec![0.0, -85.0]);
         if e_rev.len() != glif.tau_syn.len() {
             return Err(ModelError::invalid(
@@ -279,11 +355,14 @@ impl GlifCondParams {
     }
 }
 
+/// The GLIF part of a glif_psc / glif_cond / glif_psc_double_alpha dictionary. `tau_default`
+/// `None`: the model has no `tau_syn` (the key stays unread, so giving it is an unknown-key
+/// error) and `tau_syn` is left empty.
 fn parse_glif(
     d: &Dict,
     model: &str,
     g_key: &'static str,
-    tau_default: &[f64],
+    tau_default: Option<&[f64]>,
 ) -> Result<GlifPscParams, ModelError> {
     // NEST defaults (glif.md §3.1) and its relative storage.
     const EL0: f64 = -78.85;
@@ -311,7 +390,10 @@ fn parse_glif(
         asc_decay: d.vec("asc_decay")?.unwrap_or_else(|| vec![0.003, 0.1]),
         asc_amps: d.vec("asc_amps")?.unwrap_or_else(|| vec![-9.18, -198.94]),
         asc_r: d.vec("asc_r")?.unwrap_or_else(|| vec![1.0, 1.0]),
-        tau_syn: d.vec("tau_syn")?.unwrap_or_else(|| tau_default.to_vec()),
+        tau_syn: match tau_default {
+            Some(t) => d.vec("tau_syn")?.unwrap_or_else(|| t.to_vec()),
+            None => Vec::new(),
+        },
         spike_dependent_threshold: d.bool("spike_dependent_threshold")?.unwrap_or(false),
         after_spike_currents: d.bool("after_spike_currents")?.unwrap_or(false),
         adapting_threshold: d.bool("adapting_threshold")?.unwrap_or(false),
@@ -344,12 +426,15 @@ fn parse_glif(
         }
         None => vec![0.0; p.asc_decay.len()],
     };
-    validate_glif(model, g_key, &p)?;
+    validate_glif_core(model, g_key, &p)?;
+    if tau_default.is_some() {
+        validate_tau_syn(model, &p.tau_syn)?;
+    }
     Ok(p)
 }
 
-/// NEST's checks for glif_psc / glif_cond (glif.md §3.1).
-pub(crate) fn validate_glif(model: &str, g_key: &str, p: &GlifPscParams) -> Result<(), ModelError> {
+/// NEST's checks for glif_psc / glif_cond (glif.md §3.1), synaptic time constants aside.
+fn validate_glif_core(model: &str, g_key: &str, p: &GlifPscParams) -> Result<(), ModelError> {
     for (name, v) in [
         ("V_m", p.v_m),
         ("E_L", p.e_l),
@@ -438,7 +523,12 @@ pub(crate) fn validate_glif(model: &str, g_key: &str, p: &GlifPscParams) -> Resu
             "must be in [0, 1]",
         )?;
     }
-    if p.tau_syn.is_empty() {
+    Ok(())
+}
+
+/// `tau_syn` of glif_psc / glif_cond: one entry > 0 per receptor port.
+fn validate_tau_syn(model: &str, tau_syn: &[f64]) -> Result<(), ModelError> {
+    if tau_syn.is_empty() {
         return Err(ModelError::invalid(
             model,
             "tau_syn",
@@ -446,7 +536,7 @@ pub(crate) fn validate_glif(model: &str, g_key: &str, p: &GlifPscParams) -> Resu
             "must have at least one entry (one per receptor port)",
         ));
     }
-    check_each_positive(model, "tau_syn", &p.tau_syn, "ms")
+    check_each_positive(model, "tau_syn", tau_syn, "ms")
 }
 
 /// Parameters of NEST `iaf_psc_alpha` (defaults: sonata-bmtk.md §5.7).

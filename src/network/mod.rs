@@ -659,7 +659,7 @@ fn allen_to_nest(
             "glif_cond" => (ModelKind::GlifCond, None),
             _ => {
                 return Err(format!(
-                    "an Allen neuron_config needs model_template nest:glif_lif[_r][_asc][_a]_psc, nest:glif_psc or nest:glif_cond, not nest:{model}"
+                    "an Allen neuron_config needs model_template nest:glif_lif[_r][_asc][_a]_psc, nest:glif_psc or nest:glif_cond, not nest:{model} (glif_psc_double_alpha takes NEST-format parameters only)"
                 ))
             }
         },

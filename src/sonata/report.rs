@@ -69,7 +69,7 @@ fn h5err(file: &Path, field: &str) -> impl FnOnce(hdf5::Error) -> ReportError {
 /// SONATA root attribute `magic` (docs/sonata-bmtk.md §0).
 const SONATA_MAGIC: u32 = 0x0A7A;
 
-/// Units NEST reports for a recordable (glif_psc and iaf_psc_* recordables,
+/// Units NEST reports for a recordable (glif_psc, glif_psc_double_alpha and iaf_psc_* recordables,
 /// docs/sonata-bmtk.md §4.2); unknown names get an empty unit rather than a guess.
 pub fn default_units(variable: &str) -> &'static str {
     match variable {
