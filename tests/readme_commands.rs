@@ -358,8 +358,8 @@ fn readme_commands(text: &str) -> Vec<String> {
     let mut rest = text;
     while let Some(i) = rest.find('`') {
         let after = &rest[i + 1..];
-        if after.starts_with("``") {
-            rest = &after[2..];
+        if let Some(fence) = after.strip_prefix("``") {
+            rest = fence;
             continue;
         }
         let Some(j) = after.find('`') else { break };
