@@ -502,3 +502,28 @@ fn neuron_help_example_fires() {
     assert_eq!(summary["n_spikes"].as_u64(), Some(n));
     let _ = PathBuf::new();
 }
+
+#[test]
+fn packaging_metadata_and_licence_files() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let toml = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    assert!(toml.contains("\nlicense = \"MIT OR Apache-2.0\"\n"));
+    assert!(toml.contains("\nauthors = [\"The glifnet developers\"]\n"));
+    let mit = std::fs::read_to_string(root.join("LICENSE-MIT")).unwrap();
+    assert!(mit.starts_with("MIT License\n\nCopyright (c) the glifnet developers\n"));
+    assert!(mit
+        .contains("Permission is hereby granted, free of charge, to any person obtaining a copy"));
+    assert!(mit.contains("THE SOFTWARE IS PROVIDED \"AS IS\", WITHOUT WARRANTY OF ANY KIND"));
+    let apache = std::fs::read_to_string(root.join("LICENSE-APACHE")).unwrap();
+    for s in [
+        "Apache License",
+        "Version 2.0, January 2004",
+        "TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION",
+        "9. Accepting Warranty or Additional Liability.",
+        "END OF TERMS AND CONDITIONS",
+    ] {
+        assert!(apache.contains(s), "LICENSE-APACHE lacks `{s}`");
+    }
+    // the standard text is about 11,350 bytes
+    assert!((11_000..12_000).contains(&apache.len()), "{}", apache.len());
+}
