@@ -49,7 +49,8 @@ pub struct SpikeArgs {
     pub tmin: Option<f64>,
     /// End of the time window (ms); default the run.tstop of the config.json that `glifnet run`
     /// writes beside the spike file, else the --config's run.tstop, else the last spike rounded
-    /// up to 100 ms. Only spikes in [tmin, tmax) are counted; the window used is printed.
+    /// up to 100 ms. Only spikes in [tmin, tmax) are counted ([tmin, tstop] when the window
+    /// ends at the run's tstop, where a run's last spikes are stamped); the window is printed.
     #[arg(long)]
     pub tmax: Option<f64>,
 }
