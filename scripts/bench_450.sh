@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark of glifnet vs NEST (BMTK PointNet) on the bmtk example point_450glifs
 # (3000 ms). Usage: scripts/bench_450.sh [DT...]   (default: 0.01 0.001)
-# Env: GLIFNET_SHARED (default ../shared), NEST_PY (BMTK/NEST venv python), THREADS ("1 2"),
-#      SKIP_NEST=1 to time glifnet only.
+# Env: GLIFNET_SHARED (default ../shared), REF_DIR (the reference simulators' install folder of
+#      $GLIFNET_SHARED/tools/ref-setup.sh, default $HOME/.cache/glifnet-ref; NEST is
+#      $REF_DIR/venv/bin/python), THREADS ("1 2"), SKIP_NEST=1 to time glifnet only.
 # Copies point_450glifs and point_components side by side into a temp dir (never writes into
 # the shared folder), runs both simulators from the example folder, and prints a table:
 # simulate time, ns per neuron-step, ns per synaptic event, speed-up vs NEST.
@@ -10,7 +11,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 SHARED=${GLIFNET_SHARED:-$ROOT/../shared}
-NEST_PY=${NEST_PY:-/root/.cache/glifnet-ref/venv/bin/python}
+REF_DIR=${REF_DIR:-$HOME/.cache/glifnet-ref}
+NEST_PY=$REF_DIR/venv/bin/python
+if [ "${SKIP_NEST:-0}" != 1 ] && [ ! -x "$NEST_PY" ]; then
+  echo "[bench] NEST not found at $NEST_PY (run $SHARED/tools/ref-setup.sh, set REF_DIR, or SKIP_NEST=1)" >&2
+  exit 1
+fi
 THREADS=${THREADS:-"1 2"}
 DTS=("$@"); [ ${#DTS[@]} -eq 0 ] && DTS=(0.01 0.001)
 cargo build --release --quiet

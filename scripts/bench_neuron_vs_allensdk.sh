@@ -3,20 +3,21 @@
 # both measured in this one run on the same stimulus (docs/glif.md §9.1 `sines`), with a check
 # that both give the same spike steps. Target: glifnet >= 100x faster.
 #
-# Needs the AllenSDK venv of $GLIFNET_SHARED/tools/ref-setup.sh (default
-# /root/.cache/glifnet-ref/venv-allen; override with ALLEN_PYTHON) and the reference data
+# Needs the AllenSDK venv of $GLIFNET_SHARED/tools/ref-setup.sh ($REF_DIR/venv-allen; REF_DIR as
+# in ref-setup.sh, default $HOME/.cache/glifnet-ref) and the reference data
 # ($GLIFNET_SHARED, default ../shared). Optional: CONFIG (an Allen GLIF neuron_config.json),
 # REPEATS (glifnet repetitions, default 5; the minimum is reported).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SHARED="${GLIFNET_SHARED:-../shared}"
-ALLEN_PYTHON="${ALLEN_PYTHON:-/root/.cache/glifnet-ref/venv-allen/bin/python}"
+REF_DIR="${REF_DIR:-$HOME/.cache/glifnet-ref}"
+ALLEN_PYTHON="$REF_DIR/venv-allen/bin/python"
 CONFIG="${CONFIG:-$SHARED/data/glif/allen/bmtk_637930677_lif_r_asc_a.json}"
 REPEATS="${REPEATS:-5}"
 DT=5e-6
 DURATION=1.0
 [ -f "$CONFIG" ] || { echo "config not found: $CONFIG (set GLIFNET_SHARED or CONFIG)" >&2; exit 1; }
-[ -x "$ALLEN_PYTHON" ] || { echo "AllenSDK python not found: $ALLEN_PYTHON (run $SHARED/tools/ref-setup.sh or set ALLEN_PYTHON)" >&2; exit 1; }
+[ -x "$ALLEN_PYTHON" ] || { echo "AllenSDK python not found: $ALLEN_PYTHON (run $SHARED/tools/ref-setup.sh or set REF_DIR)" >&2; exit 1; }
 
 cargo build --release -q
 BIN=target/release/glifnet

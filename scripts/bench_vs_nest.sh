@@ -6,12 +6,13 @@
 #                                 [--threads T...] [--workdir DIR] [--no-nest]
 # e.g. bash scripts/bench_vs_nest.sh --scale 10 --dt 0.1 --threads 1 2
 #
-# NEST comes from the venv made by ../shared/tools/ref-setup.sh (GLIFNET_REF_VENV, default
-# /root/.cache/glifnet-ref/venv); without it only glifnet runs (with a message).
+# NEST comes from the venv $REF_DIR/venv made by $GLIFNET_SHARED/tools/ref-setup.sh (REF_DIR as
+# there, default $HOME/.cache/glifnet-ref); without it only glifnet runs (with a message).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-VENV=${GLIFNET_REF_VENV:-/root/.cache/glifnet-ref/venv}
+REF_DIR=${REF_DIR:-$HOME/.cache/glifnet-ref}
+VENV=$REF_DIR/venv
 SHARED=${GLIFNET_SHARED:-$ROOT/../shared}
 args=("$@")
 has() { for a in "${args[@]}"; do [ "$a" = "$1" ] && return 0; done; return 1; }
@@ -22,7 +23,7 @@ PY=python3
 if [ -x "$VENV/bin/python" ]; then
   PY="$VENV/bin/python"
 else
-  echo "[bench] reference venv not found at $VENV: running glifnet only (set GLIFNET_REF_VENV)" >&2
+  echo "[bench] reference venv not found at $VENV: running glifnet only (set REF_DIR)" >&2
   args+=(--no-nest)
 fi
 if [ ! -x /usr/bin/time ]; then echo "[bench] /usr/bin/time is required (apt-get install time)" >&2; exit 1; fi

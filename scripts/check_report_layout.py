@@ -10,7 +10,8 @@ units), then, when bmtk is importable, the same file through bmtk.utils.reports.
 node ids, time grid, units, variable and every node's trace must match the raw datasets.
 
 Prints one JSON line per file and exits 1 on the first failed check.
-Run with the reference venv: /root/.cache/glifnet-ref/venv/bin/python scripts/check_report_layout.py r.h5
+Run with the reference venv: "$REF_DIR"/venv/bin/python scripts/check_report_layout.py r.h5
+(REF_DIR as in $GLIFNET_SHARED/tools/ref-setup.sh, default $HOME/.cache/glifnet-ref)
 """
 import json
 import sys

@@ -3,7 +3,7 @@
 iaf_psc_delta (issue #3). The numbers are pasted into tests/models_iaf.rs.
 
 Run with the reference venv (../shared/tools/ref-setup.sh):
-    /root/.cache/glifnet-ref/venv/bin/python scripts/gen_iaf_reference.py /tmp/iaf_ref.json
+    "$REF_DIR"/venv/bin/python scripts/gen_iaf_reference.py /tmp/iaf_ref.json
 
 Scenario (every model, every parameter set, resolutions 0.1 and 0.01 ms, 300 ms):
   * spike_generator exc: 20 + 1.5*i ms (i = 0..29), weight W_EX, delay 1 ms

@@ -211,12 +211,12 @@ fn readme_command() -> Vec<String> {
 fn readme_example_runs_and_writes_the_four_outputs() {
     let shared = common::shared_dir();
     let tmp = tempfile::tempdir().unwrap();
-    // The README's neuron_config.json stands for bmtk's 637930677_lif_r_asc_a.json.
+    // The README runs bmtk's 637930677_lif_r_asc_a.json from the working directory.
     let cfg = config_path(&shared, "bmtk_637930677_lif_r_asc_a.json");
     let args: Vec<String> = readme_command()
         .into_iter()
         .map(|a| {
-            if a == "neuron_config.json" {
+            if a == "637930677_lif_r_asc_a.json" {
                 cfg.to_string_lossy().into_owned()
             } else {
                 a

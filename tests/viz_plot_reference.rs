@@ -53,7 +53,7 @@ fn reference_raster_and_rates_per_node_type() {
     ]);
     assert_eq!(png_size(&png), (1400, 900));
     let text = std::fs::read_to_string(&svg).unwrap();
-    assert!(text.contains("76896 spikes, 450 cells, [0, 3000) ms"));
+    assert!(text.contains("76896 spikes, 450 cells, [0, 3000] ms"));
     // one spike tick per reference spike, plus a few band backgrounds
     assert!(text.matches("<rect").count() >= 76_896);
 

@@ -579,7 +579,7 @@ fn write_all(
         "networks": { "nodes": cfg_nodes, "edges": cfg_edges },
     });
     write_json(&tmp.join("config.circuit.json"), &circuit)?;
-    let simulation = json!({
+    let mut simulation = json!({
         "manifest": {
             "$BASE_DIR": "${configdir}",
             "$OUTPUT_DIR": "$BASE_DIR/output",
@@ -597,6 +597,9 @@ fn write_all(
         },
         "network": "config.circuit.json",
     });
+    if let (Some(reports), Some(o)) = (&spec.simulation.reports, simulation.as_object_mut()) {
+        o.insert("reports".into(), Value::Object(reports.clone()));
+    }
     write_json(&tmp.join("config.simulation.json"), &simulation)?;
     Ok(report)
 }

@@ -204,6 +204,10 @@ pub struct SimulationSpec {
     pub tstop: f64,
     #[serde(default = "default_dt")]
     pub dt: f64,
+    /// BMTK `reports` blocks, copied verbatim into `config.simulation.json` (checked when the
+    /// config is run, like any BMTK config's).
+    #[serde(default)]
+    pub reports: Option<Map<String, Value>>,
 }
 
 impl Default for SimulationSpec {
@@ -211,6 +215,7 @@ impl Default for SimulationSpec {
         Self {
             tstop: default_tstop(),
             dt: default_dt(),
+            reports: None,
         }
     }
 }

@@ -11,9 +11,16 @@ pub mod signals;
 
 use clap::{Parser, Subcommand};
 
+/// `glifnet --version`: the crate version and the optional features compiled in.
+pub const VERSION: &str = if cfg!(feature = "mpi") {
+    concat!(env!("CARGO_PKG_VERSION"), " (features: mpi)")
+} else {
+    concat!(env!("CARGO_PKG_VERSION"), " (features: none)")
+};
+
 /// Point-neuron network simulator for SONATA / BMTK PointNet networks of Allen GLIF neurons.
 #[derive(Debug, Parser)]
-#[command(name = "glifnet", version, about, propagate_version = true)]
+#[command(name = "glifnet", version = VERSION, about, propagate_version = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -43,8 +43,9 @@ Outputs in -o DIR: spikes.csv (grid_time_s,interpolated_time_s), traces.csv
 (t_s,voltage_v,threshold_v,asc_sum_a,stimulus_a; voltages relative to rest, NaN inside spike cuts;
 row k is sample k at t = k*dt), summary.json, and neuron.png with --plot.
 
-Example:
-  glifnet neuron cell_config.json --duration 1 --spike-train regular:20 --weight 150 --plot";
+Example (bmtk's GLIF5 cell 637930677_lif_r_asc_a.json, rheobase 53 pA; a 20 Hz train of
+400 pA alpha currents injects 120 pA on average; prints `20 spikes in 1.0 s (20.0 Hz)`):
+  glifnet neuron 637930677_lif_r_asc_a.json --duration 1 --spike-train regular:20 --weight 400 --plot";
 
 /// Arguments of `glifnet neuron`.
 #[derive(Debug, clap::Args)]

@@ -37,7 +37,8 @@ pub enum Kind {
 pub struct SpikeArgs {
     /// SONATA spike file (.h5) or BMTK spike CSV.
     pub spikes: PathBuf,
-    /// Simulation config: bands per node type, silent cells counted, window [0, tstop).
+    /// Simulation config: bands per node type, silent cells counted, window end its run.tstop
+    /// (unless the spike file's folder has the run's config.json).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Output image (.png or .svg); default raster.png / rates.png.
@@ -46,7 +47,10 @@ pub struct SpikeArgs {
     /// Start of the time window (ms); default 0.
     #[arg(long)]
     pub tmin: Option<f64>,
-    /// End of the time window (ms); default the config's tstop, else the last spike.
+    /// End of the time window (ms); default the run.tstop of the config.json that `glifnet run`
+    /// writes beside the spike file, else the --config's run.tstop, else the last spike rounded
+    /// up to 100 ms. Only spikes in [tmin, tmax) are counted ([tmin, tstop] when the window
+    /// ends at the run's tstop, where a run's last spikes are stamped); the window is printed.
     #[arg(long)]
     pub tmax: Option<f64>,
 }
@@ -78,7 +82,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             println!("{}", out.display());
         }
         Kind::Rates(a) => {
-            let (raster, _) = load_raster(&a)?;
+            let (raster, closed) = load_raster(&a)?;
             let out = a.output.unwrap_or_else(|| PathBuf::from("rates.png"));
             let secs = (raster.tmax - raster.tmin) / 1000.0;
             let bars: Vec<RateBar> = raster
@@ -93,7 +97,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             for b in &bars {
                 println!("{}\t{}\t{:.4}", b.label, b.n_cells, b.rate_hz);
             }
-            let title = format!("mean rates over [{}, {}) ms", raster.tmin, raster.tmax);
+            let title = format!(
+                "mean rates over [{}, {}{} ms",
+                raster.tmin,
+                raster.tmax,
+                if closed { "]" } else { ")" }
+            );
             plot::plot_rates(&out, &title, &bars)?;
             println!("{}", out.display());
         }
@@ -142,34 +151,94 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn load_raster(a: &SpikeArgs) -> anyhow::Result<(Raster, Option<Circuit>)> {
+/// The raster of `glifnet plot raster|rates` and whether its window includes its end.
+fn load_raster(a: &SpikeArgs) -> anyhow::Result<(Raster, bool)> {
     let spikes = read_spikes(&a.spikes)?;
-    let (circuit, tstop) = match &a.config {
+    let (circuit, cfg_tstop) = match &a.config {
         Some(c) => {
             let cfg = SimulationConfig::load(c)?;
             let tstop = cfg.run.as_ref().map(|r| r.tstop);
-            (Some(Circuit::load(&cfg)?), tstop)
+            (Some(Circuit::load(&cfg)?), tstop.map(|t| (t, c.clone())))
         }
         None => (None, None),
     };
-    let raster = build_raster(
-        &spikes,
-        circuit.as_ref(),
-        &a.spikes,
-        a.tmin,
-        a.tmax.or(tstop),
-    )?;
-    Ok((raster, circuit))
+    let (tmax, source) = window_end(a, cfg_tstop)?;
+    // A run's spikes lie in (0, tstop] (stamped at the end of their step): a window ending at
+    // the run's tstop includes it, so it holds every spike of the run.
+    let closed = a.tmax.is_none() && tmax.is_some();
+    let raster = build_raster(&spikes, circuit.as_ref(), &a.spikes, a.tmin, tmax, closed)?;
+    let start = if a.tmin.is_some() {
+        "--tmin"
+    } else {
+        "default 0"
+    };
+    println!(
+        "window [{}, {}{} ms ({start}; end: {source})",
+        raster.tmin,
+        raster.tmax,
+        if closed { "]" } else { ")" }
+    );
+    Ok((raster, closed))
 }
 
-/// The raster of `spikes` (bands as in the module docs) over `[tmin, tmax)`; `tmin` defaults
-/// to 0 and `tmax` to the last spike rounded up to a whole 100 ms.
+/// The end of the plot window and where it comes from: `--tmax`; else the `run.tstop` of the
+/// resolved config copy `config.json` that `glifnet run` writes beside the spike files (the
+/// tstop the spikes were simulated with, after any `--tstop`); else the `--config`'s
+/// `run.tstop`; else `None` (the last spike, rounded up, see [`build_raster`]).
+fn window_end(
+    a: &SpikeArgs,
+    cfg_tstop: Option<(f64, PathBuf)>,
+) -> anyhow::Result<(Option<f64>, String)> {
+    if let Some(t) = a.tmax {
+        return Ok((Some(t), "--tmax".into()));
+    }
+    if let Some((t, path)) = run_tstop_beside(&a.spikes)? {
+        return Ok((Some(t), format!("run.tstop from {}", path.display())));
+    }
+    if let Some((t, path)) = cfg_tstop {
+        return Ok((Some(t), format!("run.tstop from {}", path.display())));
+    }
+    Ok((
+        None,
+        "last spike rounded up to 100 ms: no run.tstop known (no config.json beside the spike \
+         file, no --config); pass --tmax for the run's end"
+            .into(),
+    ))
+}
+
+/// `run.tstop` of the `config.json` in the spike file's folder, when there is one.
+pub fn run_tstop_beside(spikes: &Path) -> anyhow::Result<Option<(f64, PathBuf)>> {
+    let dir = match spikes.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::new(),
+    };
+    let path = dir.join("config.json");
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("{}: cannot read", path.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not valid JSON", path.display()))?;
+    match v.pointer("/run/tstop") {
+        None => Ok(None),
+        Some(t) => match t.as_f64() {
+            Some(t) if t.is_finite() && t > 0.0 => Ok(Some((t, path))),
+            _ => bail!("{}: run.tstop = {t}: not a time > 0 ms", path.display()),
+        },
+    }
+}
+
+/// The raster of `spikes` (bands as in the module docs) over `[tmin, tmax)` (`[tmin, tmax]`
+/// with `closed_end`, for a window that ends at a run's tstop), holding only the spikes inside
+/// that window; `tmin` defaults to 0 and `tmax` to the last spike rounded up to a whole 100 ms.
 pub fn build_raster(
     spikes: &SpikeTrains,
     circuit: Option<&Circuit>,
     file: &Path,
     tmin: Option<f64>,
     tmax: Option<f64>,
+    closed_end: bool,
 ) -> anyhow::Result<Raster> {
     let t0 = tmin.unwrap_or(0.0);
     let last = spikes
@@ -188,6 +257,9 @@ pub fn build_raster(
             file.display()
         );
     }
+    // Only spikes inside the window are counted (rates, title, PSTH); the bands (rows) are
+    // those of the whole file so a window shows the same layout as the full raster.
+    let in_window = |t: f64| t >= t0 && (t < t1 || (closed_end && t == t1));
     let mut bands = Vec::new();
     match circuit {
         None => {
@@ -211,11 +283,18 @@ pub fn build_raster(
                             file.display()
                         )
                     })?;
+                let (times, rows) = p
+                    .timestamps_ms
+                    .iter()
+                    .zip(&p.node_ids)
+                    .filter(|(&t, _)| in_window(t))
+                    .map(|(&t, &n)| (t, (n - lo) as u32))
+                    .unzip();
                 bands.push(Band {
                     label: format!("{name} (ids {lo}-{hi})"),
                     n_cells,
-                    times: p.timestamps_ms.clone(),
-                    rows: p.node_ids.iter().map(|&n| (n - lo) as u32).collect(),
+                    times,
+                    rows,
                 });
             }
         }
@@ -275,8 +354,10 @@ pub fn build_raster(
                                 pop.name
                             );
                         };
-                        bands[b].times.push(ts);
-                        bands[b].rows.push(r);
+                        if in_window(ts) {
+                            bands[b].times.push(ts);
+                            bands[b].rows.push(r);
+                        }
                     }
                 }
             }
@@ -301,10 +382,11 @@ pub fn build_raster(
     let n: usize = bands.iter().map(|b| b.times.len()).sum();
     let cells: usize = bands.iter().map(|b| b.n_cells).sum();
     let title = format!(
-        "{} — {n} spikes, {cells} cells, [{t0}, {t1}) ms",
+        "{} — {n} spikes, {cells} cells, [{t0}, {t1}{} ms",
         file.file_name()
             .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default()
+            .unwrap_or_default(),
+        if closed_end { "]" } else { ")" }
     );
     Ok(Raster {
         title,
@@ -322,7 +404,7 @@ pub fn write_run_raster(
     out: &Path,
     title: &str,
 ) -> anyhow::Result<()> {
-    let mut raster = build_raster(spikes, Some(circuit), out, Some(0.0), Some(tstop))?;
+    let mut raster = build_raster(spikes, Some(circuit), out, Some(0.0), Some(tstop), true)?;
     if let Some((_, stats)) = raster.title.split_once(" — ") {
         raster.title = format!("{title} — {stats}");
     }

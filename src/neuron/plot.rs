@@ -41,7 +41,7 @@ fn draw(
     let t_end = (stim.len() as f64 * dt).max(dt);
     let root = BitMapBackend::new(path, (1400, 900)).into_drawing_area();
     root.fill(&WHITE)?;
-    let root = root.titled(title, ("sans-serif", 22))?;
+    let root = root.titled(title, (crate::output::plot::FAMILY, 22))?;
     let (top, rest) = root.split_vertically(220);
     let (mid, bottom) = rest.split_vertically(rest.dim_in_pixel().1 as i32 - 120);
 
@@ -57,7 +57,7 @@ fn draw(
         .y_desc("stimulus (pA)")
         .disable_x_mesh()
         .max_light_lines(0)
-        .label_style(("sans-serif", 14))
+        .label_style((crate::output::plot::FAMILY, 14))
         .draw()?;
     for seg in segments(&s_pa, dt) {
         c.draw_series(LineSeries::new(seg, &BLACK))?;
@@ -80,7 +80,7 @@ fn draw(
         .y_desc(v_label)
         .disable_x_mesh()
         .max_light_lines(0)
-        .label_style(("sans-serif", 14))
+        .label_style((crate::output::plot::FAMILY, 14))
         .draw()?;
     let mut first = true;
     for seg in segments(&v_mv, dt) {
@@ -102,7 +102,7 @@ fn draw(
         .position(SeriesLabelPosition::UpperRight)
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
-        .label_font(("sans-serif", 14))
+        .label_font((crate::output::plot::FAMILY, 14))
         .draw()?;
 
     // Spike marks.
@@ -116,7 +116,7 @@ fn draw(
         .y_desc(format!("spikes ({})", out.interpolated_spike_times.len()))
         .y_labels(0)
         .disable_mesh()
-        .label_style(("sans-serif", 14))
+        .label_style((crate::output::plot::FAMILY, 14))
         .draw()?;
     c.draw_series(
         out.interpolated_spike_times

@@ -15,7 +15,10 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
-const FAMILY: &str = "sans-serif";
+/// Font family of every plot: the embedded DejaVu Sans, named as such so SVG viewers use DejaVu
+/// Sans (installed or not, the text measurements were made with it) instead of a generic
+/// `sans-serif`.
+pub const FAMILY: &str = "DejaVu Sans";
 
 /// Plotting errors: the file, what was being drawn (field), and why.
 #[derive(Debug, thiserror::Error)]
@@ -38,14 +41,16 @@ fn invalid(file: &Path, field: &str, msg: impl Into<String>) -> PlotError {
     }
 }
 
-/// Register the embedded DejaVu Sans as plotters' `sans-serif` family (once per process); every
-/// plot in glifnet (raster, rates, traces, `glifnet neuron --plot`) draws with it.
+/// Register the embedded DejaVu Sans as plotters' [`FAMILY`] (and as `sans-serif`, for text
+/// drawn with plotters' default font) once per process; every plot in glifnet (raster, rates,
+/// traces, `glifnet neuron --plot`) draws with it.
 pub fn register_font() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         // The bytes are a valid TTF shipped in the crate; a failure would surface as a
         // drawing error (no font) rather than a panic.
         let _ = plotters::style::register_font(FAMILY, FontStyle::Normal, FONT);
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
     });
 }
 
@@ -81,7 +86,8 @@ pub struct Band {
     pub rows: Vec<u32>,
 }
 
-/// A raster plot: bands stacked bottom-up in the given order, over `[tmin, tmax)` ms.
+/// A raster plot: bands stacked bottom-up in the given order, over `[tmin, tmax)` ms (a band
+/// spike at exactly `tmax` is drawn and counted: the caller chose to include it).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Raster {
     pub title: String,
@@ -330,7 +336,7 @@ impl Drawing for Raster {
                     b.times
                         .iter()
                         .zip(&b.rows)
-                        .filter(|(&t, _)| t >= t0 && t < t1)
+                        .filter(|(&t, _)| t >= t0 && t <= t1)
                         .map(|(&t, &r)| {
                             let y = base + r as f64;
                             Rectangle::new([(t, y + 0.1), (t + tick_w, y + 0.9)], c.filled())
@@ -339,7 +345,9 @@ impl Drawing for Raster {
                 .map_err(e2s)?;
             // Band label right of the plot, at the band's centre.
             let (px, py) = chart.backend_coord(&(t1, base + b.n_cells as f64 / 2.0));
-            let n_spk = b.times.iter().filter(|&&t| t >= t0 && t < t1).count();
+            // `<=`: a band holds a spike at exactly tmax only when its caller's window includes
+            // it (a run's spikes lie in (0, tstop]); the PSTH's last bin counts it too.
+            let n_spk = b.times.iter().filter(|&&t| t >= t0 && t <= t1).count();
             let rate = n_spk as f64 / (b.n_cells.max(1) as f64 * (t1 - t0) / 1000.0);
             root.draw(&Text::new(
                 b.label.clone(),
@@ -361,7 +369,14 @@ impl Drawing for Raster {
         let rates: Vec<Vec<f64>> = self
             .bands
             .iter()
-            .map(|b| psth(&b.times, b.n_cells, t0, t1, bin))
+            .map(|b| {
+                let mut r = psth(&b.times, b.n_cells, t0, t1, bin);
+                let at_end = b.times.iter().filter(|&&t| t == t1).count();
+                if let Some(last) = r.last_mut() {
+                    *last += at_end as f64 / (b.n_cells.max(1) as f64 * bin / 1000.0);
+                }
+                r
+            })
             .collect();
         let ymax = rates
             .iter()
