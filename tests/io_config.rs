@@ -308,5 +308,8 @@ fn a_file_reached_twice_is_a_diamond_not_a_cycle() {
     let e = SimulationConfig::load_with(root.join("a.json"), &opts(root)).unwrap_err();
     assert!(matches!(e, ConfigError::IncludeCycle { .. }), "{e}");
     let msg = e.to_string();
-    assert!(msg.contains("b.json") && msg.contains("a.json") && msg.contains("cycle"), "{msg}");
+    assert!(
+        msg.contains("b.json") && msg.contains("a.json") && msg.contains("cycle"),
+        "{msg}"
+    );
 }

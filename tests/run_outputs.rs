@@ -141,7 +141,8 @@ fn the_main_network_gives_its_known_spike_counts_and_a_rerun_replaces_only_its_f
             "log.txt",
             "notes.txt",
             "spikes.csv",
-            "spikes.h5"
+            "spikes.h5",
+            "v_report.h5"
         ]
     );
     let log = std::fs::read_to_string(out_dir.join("log.txt")).unwrap();
