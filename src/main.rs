@@ -5,6 +5,12 @@ use clap::Parser;
 use glifnet::cli::{Cli, Command};
 
 fn main() {
+    // `glifnet plot … | head`: a closed pipe ends the process quietly, as for any Unix tool,
+    // instead of a panic in println!
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse(); // clap exits with code 2 on usage errors
     let result = match cli.command {
         Command::Run(a) => glifnet::cli::run::run(a),

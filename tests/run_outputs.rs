@@ -383,6 +383,13 @@ fn sigint_and_sigterm_write_what_was_simulated_and_exit_130_or_143() {
                 .and_then(|t| t.parse().ok())
                 .unwrap_or_else(|| panic!("{what}: no time in {err}"));
             assert!(t_cut > 0.0 && t_cut < 100_000.0, "{what}: {err}");
+            // the config copy says how far the run got (plot windows end there)
+            let copy: Value = serde_json::from_str(
+                &std::fs::read_to_string(out_dir.join("config.json")).unwrap(),
+            )
+            .unwrap();
+            assert_eq!(copy["run"]["tstop"].as_f64(), Some(t_cut), "{what}");
+            assert_eq!(copy["run"]["tstop_requested"].as_f64(), Some(100_000.0));
             // valid files holding the simulated time only
             let (_, last) = spike_count(&out_dir.join("spikes.h5"));
             assert!(last <= t_cut, "{what}: last spike {last} after {t_cut}");

@@ -408,6 +408,17 @@ impl<'s> Simulation<'s> {
                 .warn("spikes_file_nwb is not supported; no NWB spike file written");
         }
         let cfg_copy = outputs.dir().join("config.json");
+        if summary.interrupted {
+            // the copy records what was run: a truncated run simulated up to simulated_ms (plot
+            // windows end there), and says what was asked for
+            if let Some(serde_json::Value::Object(r)) = self.cfg.resolved.get_mut("run") {
+                r.insert("tstop".into(), serde_json::json!(summary.simulated_ms));
+                r.insert(
+                    "tstop_requested".into(),
+                    serde_json::json!(summary.requested_ms),
+                );
+            }
+        }
         let text = serde_json::to_string_pretty(&self.cfg.resolved)
             .map_err(|e| SimError::Invalid(format!("{}: {e}", cfg_copy.display())))?;
         write_atomic(&outputs.staging(&cfg_copy), text.as_bytes())?;
