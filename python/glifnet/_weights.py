@@ -178,11 +178,10 @@ def edges_frames(call: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame, p
             data[name] = _column(kind, d)
     types = _types_frame(call["edge_types"])
     if t in types.index:
-        row = types.loc[t]
+        pick = np.full(n, types.index.get_loc(t))
         for c in types.columns:
             if c not in data:
-                v = row[c]
-                data[c] = np.repeat(np.asarray([v], dtype=types[c].dtype), n)
+                data[c] = types[c].to_numpy()[pick]
     edges = pd.DataFrame(data, index=pd.Index(rows))
     return edges, _nodes_frame(call["source_nodes"]), _nodes_frame(call["target_nodes"])
 
