@@ -222,9 +222,9 @@ class Caller:
 def _annotate(e: BaseException, where: str) -> None:
     """Name the edge population and type in the exception (same type, same traceback)."""
     if e.args and isinstance(e.args[0], str):
-        e.args = (f"{where}: {e.args[0]}",) + tuple(e.args[1:])
+        e.args = (f"{where}: {e.args[0]}", *tuple(e.args[1:]))
     else:
-        e.args = (f"{where}: {e!r}",) + tuple(e.args)
+        e.args = (f"{where}: {e!r}", *tuple(e.args))
     if hasattr(e, "add_note"):
         e.add_note(f"raised in {where}")
 

@@ -268,7 +268,8 @@ fn result_to_py<'py>(
     d.set_item("n_synapses", sm.n_synapses)?;
     d.set_item("events", sm.events)?;
     d.set_item("table", &r.table)?;
-    let paths = |v: &[PathBuf]| -> Vec<String> { v.iter().map(|p| p.display().to_string()).collect() };
+    let paths =
+        |v: &[PathBuf]| -> Vec<String> { v.iter().map(|p| p.display().to_string()).collect() };
     d.set_item("written", paths(&r.files.written))?;
     d.set_item("replaced", paths(&r.files.replaced))?;
     d.set_item("removed", paths(&r.files.removed))?;
@@ -482,7 +483,12 @@ fn neuron(
 /// Allen neuron_config.json → NEST parameters as JSON text (see `glifnet.convert`).
 #[pyfunction]
 #[pyo3(signature = (config, model="glif_psc", level=None, t_ref_convention="bmtk"))]
-fn convert(config: PathBuf, model: &str, level: Option<String>, t_ref_convention: &str) -> PyResult<String> {
+fn convert(
+    config: PathBuf,
+    model: &str,
+    level: Option<String>,
+    t_ref_convention: &str,
+) -> PyResult<String> {
     use glifnet::models::allen::{convert, level_from_template, RefractoryConvention};
     use glifnet::models::ModelKind;
     let go = || -> anyhow::Result<String> {
@@ -497,7 +503,9 @@ fn convert(config: PathBuf, model: &str, level: Option<String>, t_ref_convention
             Some(s) => Some(match s.parse::<u8>() {
                 Ok(l) => l,
                 Err(_) => level_from_template(s).with_context(|| {
-                    format!("level = {s}: must be 1-5 or a template nest:glif_lif[_r][_asc][_a]_psc")
+                    format!(
+                        "level = {s}: must be 1-5 or a template nest:glif_lif[_r][_asc][_a]_psc"
+                    )
                 })?,
             }),
         };
@@ -507,7 +515,9 @@ fn convert(config: PathBuf, model: &str, level: Option<String>, t_ref_convention
             m => anyhow::bail!("model = {m:?}: must be 'glif_psc' or 'glif_cond'"),
         };
         let conv = convert(&cfg, kind, level, conv_opt).map_err(|e| e.in_file(config.display()))?;
-        Ok(serde_json::to_string(&serde_json::Value::Object(conv.params))?)
+        Ok(serde_json::to_string(&serde_json::Value::Object(
+            conv.params,
+        ))?)
     };
     go().map_err(|e| GlifnetError::new_err(one_line(e)))
 }
@@ -516,7 +526,10 @@ fn convert(config: PathBuf, model: &str, level: Option<String>, t_ref_convention
 fn _glifnet(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("GlifnetError", m.py().get_type::<GlifnetError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    m.add("BUILTIN_WEIGHT_FUNCTIONS", vec!["default_weight_fnc", "set_syn_weight", "wmax"])?;
+    m.add(
+        "BUILTIN_WEIGHT_FUNCTIONS",
+        vec!["default_weight_fnc", "set_syn_weight", "wmax"],
+    )?;
     m.add_function(wrap_pyfunction!(run, m)?)?;
     m.add_function(wrap_pyfunction!(neuron, m)?)?;
     m.add_function(wrap_pyfunction!(convert, m)?)?;

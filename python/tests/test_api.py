@@ -7,11 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import glifnet
 import numpy as np
 import pandas as pd
 import pytest
-
-import glifnet
 
 
 def cli_run(cli: Path, cfg: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -23,9 +22,7 @@ def cli_run(cli: Path, cfg: Path, out: Path, *extra: str) -> subprocess.Complete
 
 
 def py_main(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "glifnet", *args], capture_output=True, text=True
-    )
+    return subprocess.run([sys.executable, "-m", "glifnet", *args], capture_output=True, text=True)
 
 
 def test_run_matches_cli_bytes(cli: Path, v1: Path, tmp_path: Path) -> None:
@@ -80,7 +77,7 @@ def test_errors_are_the_cli_line(cli: Path, v1: Path, tmp_path: Path) -> None:
     assert isinstance(e.value, ValueError)
     assert c.stderr.strip() == "error: " + str(e.value)
     assert not (tmp_path / "py" / "spikes.h5").exists()
-    with pytest.raises(glifnet.GlifnetError, match="nope.json"):
+    with pytest.raises(glifnet.GlifnetError, match=r"nope\.json"):
         glifnet.run(tmp_path / "nope.json")
     p = py_main("run", str(cfg), "--tstop", "10.05", "--output-dir", str(tmp_path / "m"))
     assert p.returncode == 1 and p.stderr.strip() == c.stderr.strip()

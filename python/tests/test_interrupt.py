@@ -46,8 +46,20 @@ def test_ctrl_c_in_glifnet_run(v1: Path, tmp_path: Path) -> None:
 
 def test_ctrl_c_module_cli_exits_130(v1: Path, tmp_path: Path) -> None:
     out = tmp_path / "o"
-    cmd = [sys.executable, "-m", "glifnet", "run", str(v1 / "config.simulation.json"),
-           "--output-dir", str(out), "--tstop", "200000", "--threads", "1", "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "glifnet",
+        "run",
+        str(v1 / "config.simulation.json"),
+        "--output-dir",
+        str(out),
+        "--tstop",
+        "200000",
+        "--threads",
+        "1",
+        "--quiet",
+    ]
     c = _interrupt(cmd)
     assert c.returncode == 130, c.stderr
     assert "truncated at" in c.stderr

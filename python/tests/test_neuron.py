@@ -6,11 +6,10 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import glifnet
 import numpy as np
 import pandas as pd
 import pytest
-
-import glifnet
 
 W = 400.0  # pA
 
@@ -25,8 +24,17 @@ def cli_neuron(cli: Path, cfg: Path, out: Path, *args: str) -> pd.DataFrame:
 
 def test_20hz_train_same_numbers_as_cli(cli: Path, allen_cell: Path, tmp_path: Path) -> None:
     r = glifnet.neuron(allen_cell, duration=1.0, spike_trains=["regular:20"], weights=W)
-    s = cli_neuron(cli, allen_cell, tmp_path, "--duration", "1", "--spike-train", "regular:20",
-                   "--weight", str(W))
+    s = cli_neuron(
+        cli,
+        allen_cell,
+        tmp_path,
+        "--duration",
+        "1",
+        "--spike-train",
+        "regular:20",
+        "--weight",
+        str(W),
+    )
     tr = pd.read_csv(tmp_path / "traces.csv")
     assert len(r.t) == len(tr) == 200_000
     assert np.array_equal(r.t, tr["t_s"].to_numpy())
@@ -38,7 +46,7 @@ def test_20hz_train_same_numbers_as_cli(cli: Path, allen_cell: Path, tmp_path: P
     assert np.array_equal(r.spike_times, s["interpolated_time_s"].to_numpy())
     assert r.summary["n_spikes"] == len(s) > 0
     # the first input spike at t = 0: an alpha current peaking at W pA 5.5 ms later
-    k = int(round(5.5e-3 / 5e-6))
+    k = round(5.5e-3 / 5e-6)
     assert r.stimulus[k] == pytest.approx(W * 1e-12, rel=1e-6)
     assert np.nanmax(r.stimulus) == pytest.approx(W * 1e-12, rel=1e-3)
     # spikes follow input spikes (every 50 ms), within one period

@@ -6,12 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import glifnet
 import h5py
 import numpy as np
 import pandas as pd
 import pytest
-
-import glifnet
 from conftest import add_weight_function
 
 EE = "l4_exc_l4_exc_edge_types.csv"
@@ -52,7 +51,7 @@ def _expected_direction_weights(net: Path) -> np.ndarray:
     assert np.array_equal(ids, np.arange(len(ids)))
     dist = np.sqrt((x[src] - x[trg]) ** 2 + (z[src] - z[trg]) ** 2)
     dth = np.abs(np.mod(th[src] - th[trg] + 180.0, 360.0) - 180.0)
-    return 4.0 * 3.0 * np.exp(-(dist / 150.0) ** 2) * (0.5 + 0.5 * np.cos(np.radians(dth)))
+    return 4.0 * 3.0 * np.exp(-((dist / 150.0) ** 2)) * (0.5 + 0.5 * np.cos(np.radians(dth)))
 
 
 @pytest.fixture(autouse=True)
@@ -153,8 +152,18 @@ def test_direction_rule_python_and_module_cli(cli: Path, v1: Path, tmp_path: Pat
     r2 = glifnet.run(cfg, output_dir=tmp_path / "py2", functions={"DirectionRule_EE": wrapped})
     assert np.allclose(got[0], _expected_direction_weights(v1), rtol=1e-12, atol=0)
     p = subprocess.run(
-        [sys.executable, "-m", "glifnet", "run", str(cfg), "--functions", str(fn),
-         "--output-dir", str(tmp_path / "mod"), "--quiet"],
+        [
+            sys.executable,
+            "-m",
+            "glifnet",
+            "run",
+            str(cfg),
+            "--functions",
+            str(fn),
+            "--output-dir",
+            str(tmp_path / "mod"),
+            "--quiet",
+        ],
         capture_output=True,
         text=True,
     )
@@ -169,7 +178,9 @@ def test_direction_rule_python_and_module_cli(cli: Path, v1: Path, tmp_path: Pat
         capture_output=True,
     )
     assert c.returncode == 0
-    assert (tmp_path / "cli" / "spikes.csv").read_bytes() != (tmp_path / "py" / "spikes.csv").read_bytes()
+    assert (tmp_path / "cli" / "spikes.csv").read_bytes() != (
+        tmp_path / "py" / "spikes.csv"
+    ).read_bytes()
     assert len(r.spikes) > 100 and r.spikes.equals(r2.spikes)
 
 

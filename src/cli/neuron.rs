@@ -379,7 +379,10 @@ fn read_sampled_stimulus(args: &Args) -> anyhow::Result<(Option<Vec<f64>>, serde
             bail!("stimulus values: the array has no samples");
         }
         if let Some(k) = v.iter().position(|x| !x.is_finite()) {
-            bail!("stimulus values: sample {k} is {}, not a finite number", v[k]);
+            bail!(
+                "stimulus values: sample {k} is {}, not a finite number",
+                v[k]
+            );
         }
         let s: Vec<f64> = v.iter().map(|x| x * unit.scale()).collect();
         let d = json!({"values": "array", "unit": format!("{unit:?}"), "n_samples": s.len()});

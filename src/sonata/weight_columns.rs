@@ -121,7 +121,11 @@ pub fn edge_group_columns(ep: &EdgePopulation) -> Result<Vec<(String, Column)>, 
     let rows: Vec<usize> = ep.rows.iter().collect();
     let n = rows.len();
     let gid = |k: usize| group_id.as_ref().map_or(0, |v| v[rows[k]]);
-    let gidx = |k: usize| group_index.as_ref().map_or(rows[k], |v| v[rows[k]] as usize);
+    let gidx = |k: usize| {
+        group_index
+            .as_ref()
+            .map_or(rows[k], |v| v[rows[k]] as usize)
+    };
     // the usual file: one group, edge_group_index = row
     if groups.len() == 1 {
         let (&only, cols) = groups.iter().next().expect("one group");
@@ -238,7 +242,11 @@ fn node_columns(pop: &NodePopulation, ids: &[u64], types: TypeColumns) -> NodeCo
                         .collect(),
                 )
             } else {
-                Column::Float(vals.iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect())
+                Column::Float(
+                    vals.iter()
+                        .map(|v| v.as_f64().unwrap_or(f64::NAN))
+                        .collect(),
+                )
             };
             columns.push((name.clone(), col));
         }
