@@ -298,11 +298,17 @@ pub fn call_weight_functions(
     };
     let (src_pop, src_types) = pop_of(&ep.source_population)?;
     let (trg_pop, trg_types) = pop_of(&ep.target_population)?;
+    // the edges of each wanted type, in one pass over the edges
+    let mut by_type: BTreeMap<u64, Vec<usize>> =
+        types.iter().map(|(t, _)| (*t, Vec::new())).collect();
+    for (i, &t) in ep.edge_type_ids.iter().enumerate() {
+        if let Some(v) = by_type.get_mut(&u64::from(t)) {
+            v.push(i);
+        }
+    }
     let mut out = Vec::new();
     for (t, name) in types {
-        let idx: Vec<usize> = (0..ep.len())
-            .filter(|&i| u64::from(ep.edge_type_ids[i]) == t)
-            .collect();
+        let idx = by_type.remove(&t).unwrap_or_default();
         if idx.is_empty() {
             continue;
         }
