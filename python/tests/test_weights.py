@@ -231,3 +231,40 @@ def test_decorator_forms() -> None:
 
     assert a.__name__ == "a" and b.__name__ == "b"
     assert set(glifnet.registered()) == {"a", "B"}
+
+
+def test_two_edge_types_null_function_takes_default(cli: Path, v1: Path, tmp_path: Path) -> None:
+    """Odd rows become edge type 101 with a NULL weight_function: only type 100 is passed to
+    the function (its rows as the index); 101 keeps nsyns x syn_weight."""
+    with h5py.File(v1 / "network" / "l4_exc_l4_exc_edges.h5", "r+") as f:
+        (pop,) = f["edges"].keys()
+        et = f["edges"][pop]["edge_type_id"]
+        ids = et[()]
+        ids[1::2] = 101
+        et[...] = ids
+    p = v1 / "network" / EE
+    header, row = p.read_text().splitlines()[:2]
+    row101 = "101" + row[len("100") :]
+    p.write_text(f"{header} weight_function\n{row} capture\n{row101} NULL\n")
+    seen: list[pd.DataFrame] = []
+
+    def capture(edges: pd.DataFrame, s: pd.DataFrame, t: pd.DataFrame) -> np.ndarray:
+        seen.append(edges)
+        return (edges["nsyns"] * edges["syn_weight"]).to_numpy()
+
+    cfg = v1 / "config.simulation.json"
+    glifnet.run(cfg, output_dir=tmp_path / "f", functions={"capture": capture})
+    assert len(seen) == 1
+    assert list(seen[0].index) == list(range(0, len(ids), 2))
+    assert (seen[0]["edge_type_id"] == 100).all()
+    # the same network with both functions NULL, through the CLI
+    p.write_text(f"{header} weight_function\n{row} NULL\n{row101} NULL\n")
+    c = subprocess.run(
+        [str(cli), "run", str(cfg), "--output-dir", str(tmp_path / "c"), "--quiet"],
+        capture_output=True,
+        text=True,
+    )
+    assert c.returncode == 0, c.stderr
+    assert (tmp_path / "f" / "spikes.h5").read_bytes() == (
+        tmp_path / "c" / "spikes.h5"
+    ).read_bytes()
