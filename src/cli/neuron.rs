@@ -106,6 +106,10 @@ pub struct Args {
     /// Also write neuron.png (stimulus, voltage with threshold, spike marks).
     #[arg(long)]
     pub plot: bool,
+    /// Sampled stimulus given as values (library callers, e.g. the Python package): like
+    /// --stimulus, in --stimulus-unit (default A), one value per step of --dt.
+    #[arg(skip)]
+    pub stimulus_values: Option<Vec<f64>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -151,7 +155,44 @@ struct TrainInfo {
     onsets: Vec<usize>,
 }
 
+/// A finished single-cell run, before anything is written: what `glifnet neuron` writes to
+/// spikes.csv, traces.csv and summary.json (the library entry point of the Python package).
+#[derive(Debug, Clone)]
+pub struct NeuronRun {
+    /// Spike times, traces and the spike cut.
+    pub out: RunOutput,
+    /// The total input current per sample (A), the `stimulus_a` column of traces.csv.
+    pub stimulus: Vec<f64>,
+    /// summary.json.
+    pub summary: serde_json::Value,
+    /// Simulated time (s) = steps × dt.
+    pub duration: f64,
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let NeuronRun {
+        out,
+        stimulus,
+        summary,
+        duration,
+    } = simulate(&args)?;
+    let stim = &stimulus;
+    let cfg = AllenConfig::from_file(&args.config)?;
+    if let Some(b) = &out.bad_reset {
+        eprintln!(
+            "warning: {}: the reset after the spike at t = {} s leaves V = {} V above the reset threshold {} V; \
+             AllenSDK silently stops the run there, and so does this run (later samples are NaN, later spikes are lost)",
+            args.config.display(),
+            b.time,
+            b.reset_voltage,
+            b.reset_threshold
+        );
+    }
+    write_outputs(&args, &cfg, &out, stim, &summary, duration)
+}
+
+/// Run the model on the inputs of `args` (nothing is written, nothing printed).
+pub fn simulate(args: &Args) -> anyhow::Result<NeuronRun> {
     let cfg = AllenConfig::from_file(&args.config)?;
     let dt = args.dt;
     if !(dt > 0.0 && dt.is_finite()) {
@@ -164,6 +205,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     if args.steps.is_empty()
         && args.stimulus.is_none()
+        && args.stimulus_values.is_none()
         && args.stimulus_h5.is_none()
         && args.spike_trains.is_empty()
     {
@@ -171,7 +213,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
 
     // Sampled stimulus files fix the number of steps.
-    let (mut stim, stim_source) = read_sampled_stimulus(&args)?;
+    let (mut stim, stim_source) = read_sampled_stimulus(args)?;
     let n_steps = match &stim {
         Some(s) => {
             if let Some(d) = args.duration {
@@ -208,7 +250,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         st.add_to(stim, dt);
         step_info.push(json!({"amp_a": st.amp, "start_s": st.start, "stop_s": st.stop}));
     }
-    let trains = build_spike_trains(&args, dt, n_steps, duration)?;
+    let trains = build_spike_trains(args, dt, n_steps, duration)?;
     // The total input current: what AllenSDK semantics integrate and traces.csv reports.
     let base: Vec<f64> = stim.clone();
     for t in &trains {
@@ -247,19 +289,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
     let simulate_s = t0.elapsed().as_secs_f64();
 
-    if let Some(b) = &out.bad_reset {
-        eprintln!(
-            "warning: {}: the reset after the spike at t = {} s leaves V = {} V above the reset threshold {} V; \
-             AllenSDK silently stops the run there, and so does this run (later samples are NaN, later spikes are lost)",
-            args.config.display(),
-            b.time,
-            b.reset_voltage,
-            b.reset_threshold
-        );
-    }
-
     let mut summary = summary(
-        &args,
+        args,
         &cfg,
         &out,
         cut,
@@ -272,14 +303,30 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     );
     // Wall time of the simulation alone (no file I/O), for scripts/bench_neuron_vs_allensdk.sh.
     summary["simulate_s"] = json!(simulate_s);
+    Ok(NeuronRun {
+        out,
+        stimulus: std::mem::take(stim),
+        summary,
+        duration,
+    })
+}
 
+/// Write spikes.csv, traces.csv, summary.json [, neuron.png] and print the one-line report.
+fn write_outputs(
+    args: &Args,
+    cfg: &AllenConfig,
+    out: &RunOutput,
+    stim: &[f64],
+    summary: &serde_json::Value,
+    duration: f64,
+) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.out_dir)
         .with_context(|| format!("{}: cannot create output folder", args.out_dir.display()))?;
     let dir = &args.out_dir;
     let mut staged = Staged::default();
-    write_spikes(&staged.path_for(dir, "spikes.csv"), &out)?;
-    write_traces(&staged.path_for(dir, "traces.csv"), &out, stim)?;
-    write_json(&staged.path_for(dir, "summary.json"), &summary)?;
+    write_spikes(&staged.path_for(dir, "spikes.csv"), out)?;
+    write_traces(&staged.path_for(dir, "traces.csv"), out, stim)?;
+    write_json(&staged.path_for(dir, "summary.json"), summary)?;
     if args.plot {
         let (offset, label) = match cfg.el_reference {
             Some(e) => (e * 1e3, "membrane (mV)"),
@@ -296,12 +343,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 Semantics::Allensdk => "AllenSDK",
                 Semantics::Nest => "NEST",
             },
-            crate::neuron::output::F(dt),
+            crate::neuron::output::F(args.dt),
             out.grid_spike_times.len()
         );
         crate::neuron::plot::plot_run(
             &staged.path_for(dir, "neuron.png"),
-            &out,
+            out,
             stim,
             offset,
             label,
@@ -324,6 +371,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 /// The --stimulus / --stimulus-h5 samples (A) and a description, if one was given.
 fn read_sampled_stimulus(args: &Args) -> anyhow::Result<(Option<Vec<f64>>, serde_json::Value)> {
+    if let Some(v) = &args.stimulus_values {
+        if args.stimulus.is_some() || args.stimulus_h5.is_some() {
+            bail!("stimulus values: give them or --stimulus / --stimulus-h5, not both");
+        }
+        let unit = args.stimulus_unit.unwrap_or(Unit::A);
+        if v.is_empty() {
+            bail!("stimulus values: the array has no samples");
+        }
+        if let Some(k) = v.iter().position(|x| !x.is_finite()) {
+            bail!(
+                "stimulus values: sample {k} is {}, not a finite number",
+                v[k]
+            );
+        }
+        let s: Vec<f64> = v.iter().map(|x| x * unit.scale()).collect();
+        let d = json!({"values": "array", "unit": format!("{unit:?}"), "n_samples": s.len()});
+        return Ok((Some(s), d));
+    }
     if let Some(p) = &args.stimulus {
         let unit = args.stimulus_unit.unwrap_or(Unit::A);
         let s = read_text_stimulus(p, unit.scale())?;

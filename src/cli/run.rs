@@ -71,6 +71,7 @@ fn run_on(args: Args, dist: Option<&mut Session>) -> anyhow::Result<()> {
         output_dir: args.output_dir.clone(),
         threads: args.threads,
         no_plot: args.no_plot,
+        ..Default::default()
     };
     let sim = Simulation::from_config(&args.config, &overrides, dist)?;
     let s = sim.settings().clone();

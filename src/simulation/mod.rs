@@ -8,8 +8,10 @@
 //! front end shows progress through the callback and the [`RunResult`].
 
 mod settings;
+mod weights;
 
 pub use settings::{Overrides, Settings};
+pub use weights::{NodeColumns, TypeColumns, WeightCall, WeightFunctions};
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
@@ -121,12 +123,21 @@ impl<'s> Simulation<'s> {
         };
         let driven = driven_virtual_populations(&cfg, &circuit)?;
         let active = |p: &str| driven.iter().any(|d| d == p);
+        let wf = overrides.weight_functions.as_deref();
         let mut net = match dist.as_mut() {
-            None => lower(&circuit, dt, &active)?,
+            None => {
+                if let Some(wf) = wf {
+                    weights::apply(&mut circuit, wf)?;
+                }
+                lower(&circuit, dt, &active)?
+            }
             Some(d) => {
                 let mut net = lower_nodes(&circuit, dt, &active)?;
                 let sel = d.decompose(&circuit, &net)?;
                 circuit.load_edges(&cfg.networks, &sel)?;
+                if let Some(wf) = wf {
+                    weights::apply(&mut circuit, wf)?;
+                }
                 add_synapses(&mut net, &circuit)?;
                 net
             }

@@ -25,6 +25,9 @@ pub struct Overrides {
     pub threads: Option<usize>,
     /// Skip `raster.png`.
     pub no_plot: bool,
+    /// Weight functions named by edge types (`weight_function`) that are not built in, e.g.
+    /// the Python functions of a BMTK run script; without them such edge types are an error.
+    pub weight_functions: Option<std::sync::Arc<dyn super::WeightFunctions>>,
 }
 
 /// The resolved settings of one run.

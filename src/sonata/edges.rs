@@ -195,7 +195,7 @@ impl EdgePopulation {
                         format!("line {}: weight_function", t.line),
                         f,
                         format!(
-                            "not a built-in weight function ({}); Python weight functions are not supported",
+                            "not a built-in weight function ({}); it is a Python function of the BMTK run script: supply it with `python -m glifnet run CONFIG --functions FILE.py` (FILE.py defines it with @glifnet.synaptic_weight or bmtk's @synaptic_weight) or glifnet.run(CONFIG) in Python",
                             BUILTIN_WEIGHT_FUNCTIONS.join(", ")
                         ),
                     ));

@@ -48,6 +48,7 @@ mod nodes;
 pub mod report;
 pub mod spikes;
 mod types_csv;
+pub mod weight_columns;
 
 pub use circuit::Circuit;
 pub use edges::{
