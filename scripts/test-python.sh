@@ -33,8 +33,8 @@ VENV="$ROOT/.venv-test"
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --upgrade pip
 "$VENV/bin/python" -m pip install -q "maturin>=1.5,<2" pytest numpy pandas h5py
+# the package itself (its runtime dependencies numpy and pandas are installed above)
 "$VENV/bin/python" -m pip install -q --force-reinstall --no-deps .
-"$VENV/bin/python" -m pip install -q .   # runtime dependencies from pyproject.toml
 
 set +e
 (cd "$ROOT/python/tests" && "$VENV/bin/python" -m pytest -q "$@" .)

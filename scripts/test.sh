@@ -15,3 +15,5 @@ cargo fmt --check
 cargo test --release --all-targets 2>&1
 # Distributed runs (issue #8): the same spikes from `mpirun -np 2/3` as from one process.
 cargo test --release --features mpi --test mpi_run 2>&1
+# The Python package (issue #17): a venv, `pip install .`, pytest (python/tests).
+bash scripts/test-python.sh

@@ -32,6 +32,11 @@ const SKIP: &[(&str, &str)] = &[
          is part of it)",
     ),
     (
+        "python3 -m venv .venv && . .venv/bin/activate && pip install .",
+        "builds the Python package with maturin (minutes); scripts/test-python.sh builds and \
+         tests it in .venv-test",
+    ),
+    (
         "cargo install --path .",
         "installs into ~/.cargo/bin; the test puts the freshly built binary first on PATH instead",
     ),
