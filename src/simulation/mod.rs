@@ -86,7 +86,6 @@ pub struct Simulation<'s> {
     log: Log,
     n_synapses: usize,
     build: Duration,
-    t_build: Instant,
 }
 
 impl<'s> Simulation<'s> {
@@ -249,7 +248,6 @@ impl<'s> Simulation<'s> {
             log,
             n_synapses,
             build: t_build.elapsed(),
-            t_build,
         })
     }
 
@@ -278,7 +276,6 @@ impl<'s> Simulation<'s> {
             n_steps,
             ..
         } = self.settings;
-        let _ = self.t_build;
         self.log.info(format!(
             "Running simulation for {tstop:.3} ms with the time step {dt} ms ({n_steps} steps, epochs of {} steps, {threads} thread(s))",
             self.engine.epoch_steps()
