@@ -17,7 +17,7 @@ use glifnet::simulation::{
     NodeColumns, Overrides, RunResult, Settings, Simulation, TypeColumns, WeightCall,
     WeightFunctions,
 };
-use glifnet::sonata::spikes::PopulationSpikes;
+use glifnet::sonata::spikes::{PopulationSpikes, SpikeTrains};
 use glifnet::sonata::{Column, Value};
 
 pyo3::create_exception!(
@@ -184,7 +184,8 @@ fn work(config: PathBuf, overrides: Overrides, stop: Arc<AtomicBool>) -> Result<
 
 /// The spikes of all populations in the order of the written CSV spike file.
 fn ordered_spikes(r: &RunResult, order: SortOrder) -> (Vec<u64>, Vec<f64>, Vec<u32>) {
-    let trains: Vec<(usize, PopulationSpikes)> = r
+    // the populations that have spikes, as the spike writers see them (population index kept)
+    let (index, populations): (Vec<usize>, Vec<PopulationSpikes>) = r
         .populations
         .iter()
         .enumerate()
@@ -195,33 +196,17 @@ fn ordered_spikes(r: &RunResult, order: SortOrder) -> (Vec<u64>, Vec<f64>, Vec<u
                 PopulationSpikes::new(p.population.clone(), p.node_ids.clone(), p.times.clone()),
             )
         })
-        .collect();
-    let rows: Vec<(usize, usize)> = match order {
-        SortOrder::ByTime => {
-            let mut all: Vec<(usize, usize)> = trains
-                .iter()
-                .enumerate()
-                .flat_map(|(k, (_, p))| (0..p.len()).map(move |i| (k, i)))
-                .collect();
-            all.sort_by(|a, b| {
-                trains[a.0].1.timestamps_ms[a.1].total_cmp(&trains[b.0].1.timestamps_ms[b.1])
-            });
-            all
-        }
-        _ => trains
-            .iter()
-            .enumerate()
-            .flat_map(|(k, (_, p))| p.order(order).into_iter().map(move |i| (k, i)))
-            .collect(),
-    };
+        .unzip();
+    let trains = SpikeTrains { populations };
+    let rows = trains.rows(order);
     let mut ids = Vec::with_capacity(rows.len());
     let mut times = Vec::with_capacity(rows.len());
     let mut pops = Vec::with_capacity(rows.len());
     for (k, i) in rows {
-        let (pk, p) = &trains[k];
+        let p = &trains.populations[k];
         ids.push(p.node_ids[i]);
         times.push(p.timestamps_ms[i]);
-        pops.push(*pk as u32);
+        pops.push(index[k] as u32);
     }
     (ids, times, pops)
 }
@@ -238,22 +223,9 @@ fn result_to_py<'py>(
     d.set_item("timestamps", f64_bytes(py, &times))?;
     let pops64: Vec<u64> = pops.iter().map(|&p| u64::from(p)).collect();
     d.set_item("population_index", u64_bytes(py, &pops64))?;
-    let secs = r.summary.simulated_ms / 1000.0;
     let table = PyList::empty(py);
     for p in &r.populations {
-        let mut u = p.node_ids.clone();
-        u.sort_unstable();
-        u.dedup();
-        let rate = if p.n_cells > 0 && secs > 0.0 {
-            p.node_ids.len() as f64 / p.n_cells as f64 / secs
-        } else {
-            0.0
-        };
-        let active = if p.n_cells > 0 {
-            100.0 * u.len() as f64 / p.n_cells as f64
-        } else {
-            0.0
-        };
+        let (rate, active) = (p.rate_hz(r.summary.simulated_ms), p.active_pct());
         table.append((&p.population, p.n_cells, p.node_ids.len(), rate, active))?;
     }
     d.set_item("populations", table)?;

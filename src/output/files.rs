@@ -16,7 +16,7 @@
 //!   are removed when the next run prepares the folder.
 
 use std::collections::BTreeSet;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use super::OutputError;
 
@@ -55,23 +55,8 @@ pub struct OutputFiles {
 /// `p` made absolute (from the working directory) with `.` and `..` resolved lexically, and
 /// through symlinks where its folder exists, so two spellings of one file compare equal.
 pub fn normalize(p: &Path) -> PathBuf {
-    let abs = if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        std::env::current_dir()
-            .unwrap_or_else(|_| PathBuf::from("/"))
-            .join(p)
-    };
-    let mut out = PathBuf::new();
-    for c in abs.components() {
-        match c {
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::CurDir => {}
-            other => out.push(other.as_os_str()),
-        }
-    }
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    let out = crate::config::absolutize(p, &cwd);
     match (out.parent().map(std::fs::canonicalize), out.file_name()) {
         (Some(Ok(dir)), Some(name)) => dir.join(name),
         _ => out,

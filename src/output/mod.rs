@@ -106,6 +106,29 @@ pub struct PopSpikes {
     pub times: Vec<f64>,
 }
 
+impl PopSpikes {
+    /// Mean rate (Hz) over `simulated_ms`; 0 for an empty population or run.
+    pub fn rate_hz(&self, simulated_ms: f64) -> f64 {
+        let secs = simulated_ms / 1000.0;
+        if self.n_cells > 0 && secs > 0.0 {
+            self.node_ids.len() as f64 / self.n_cells as f64 / secs
+        } else {
+            0.0
+        }
+    }
+
+    /// Percentage of the population's cells that fired at least once.
+    pub fn active_pct(&self) -> f64 {
+        if self.n_cells == 0 {
+            return 0.0;
+        }
+        let mut ids = self.node_ids.clone();
+        ids.sort_unstable();
+        ids.dedup();
+        100.0 * ids.len() as f64 / self.n_cells as f64
+    }
+}
+
 /// Write the spike files the config asks for (h5 and/or csv, each sorted as configured).
 pub fn write_spike_files(
     pops: &[PopSpikes],
@@ -172,21 +195,8 @@ pub fn summary_table(pops: &[PopSpikes], s: &RunSummary) -> String {
         "{:<16} {:>8} {:>10} {:>10} {:>8}",
         "population", "cells", "spikes", "rate (Hz)", "active"
     );
-    let secs = s.simulated_ms / 1000.0;
     for p in pops {
-        let mut ids = p.node_ids.clone();
-        ids.sort_unstable();
-        ids.dedup();
-        let rate = if p.n_cells > 0 && secs > 0.0 {
-            p.node_ids.len() as f64 / p.n_cells as f64 / secs
-        } else {
-            0.0
-        };
-        let active = if p.n_cells > 0 {
-            100.0 * ids.len() as f64 / p.n_cells as f64
-        } else {
-            0.0
-        };
+        let (rate, active) = (p.rate_hz(s.simulated_ms), p.active_pct());
         let _ = writeln!(
             out,
             "{:<16} {:>8} {:>10} {:>10.2} {:>7.1}%",

@@ -102,6 +102,32 @@ pub struct SpikeTrains {
 }
 
 impl SpikeTrains {
+    /// `(population index, spike index)` of every spike in the order of a spike CSV sorted by
+    /// `order`: by time across populations, else population by population.
+    pub fn rows(&self, order: SortOrder) -> Vec<(usize, usize)> {
+        match order {
+            SortOrder::ByTime => {
+                let mut all: Vec<(usize, usize)> = self
+                    .populations
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(k, p)| (0..p.len()).map(move |i| (k, i)))
+                    .collect();
+                all.sort_by(|a, b| {
+                    self.populations[a.0].timestamps_ms[a.1]
+                        .total_cmp(&self.populations[b.0].timestamps_ms[b.1])
+                });
+                all
+            }
+            _ => self
+                .populations
+                .iter()
+                .enumerate()
+                .flat_map(|(k, p)| p.order(order).into_iter().map(move |i| (k, i)))
+                .collect(),
+        }
+    }
+
     /// Total number of spikes.
     pub fn len(&self) -> usize {
         self.populations.iter().map(PopulationSpikes::len).sum()
@@ -562,28 +588,7 @@ pub fn write_spikes_csv(
         let mut w = BufWriter::with_capacity(1 << 20, file);
         w.write_all(b"timestamps population node_ids\n")
             .map_err(ioerr)?;
-        // (population index, spike index) in output order.
-        let rows: Vec<(usize, usize)> = match order {
-            SortOrder::ByTime => {
-                let mut all: Vec<(usize, usize)> = trains
-                    .populations
-                    .iter()
-                    .enumerate()
-                    .flat_map(|(k, p)| (0..p.len()).map(move |i| (k, i)))
-                    .collect();
-                all.sort_by(|a, b| {
-                    trains.populations[a.0].timestamps_ms[a.1]
-                        .total_cmp(&trains.populations[b.0].timestamps_ms[b.1])
-                });
-                all
-            }
-            _ => trains
-                .populations
-                .iter()
-                .enumerate()
-                .flat_map(|(k, p)| p.order(order).into_iter().map(move |i| (k, i)))
-                .collect(),
-        };
+        let rows = trains.rows(order);
         for (k, i) in rows {
             let p = &trains.populations[k];
             writeln!(w, "{} {} {}", p.timestamps_ms[i], names[k], p.node_ids[i]).map_err(ioerr)?;
